@@ -1,0 +1,25 @@
+# sedjax-workflow: galaxy SED fitting in JAX, from SSP grid to report.
+# Run: snakemake --cores 2        (rules: workflow/rules/*.smk; config: config/config.yaml)
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/schema.yaml")
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/ssp.smk"
+include: "workflow/rules/mock.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

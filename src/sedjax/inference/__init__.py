@@ -1,0 +1,57 @@
+"""Inference layer: pure-JAX backends plus Python drivers, diagnostics and results.
+
+Backend contract (all six backends)::
+
+    run_<name>(key, logdensity_fn, data, init_fn, opts) -> dict[str, Array]
+
+with ``logdensity_fn(u, data)`` the unconstrained-space log posterior,
+``init_fn(key) -> (d,)`` a prior draw in u space and ``opts`` a frozen dataclass.
+``run_ns`` additionally takes keyword-only ``logprior_fn`` / ``loglik_fn``.
+:class:`Target` bundles the callables; :func:`run_backend` /
+:func:`run_backend_batch` drive any backend by name.
+"""
+
+from .backends import (
+    LaplaceOpts,
+    MAPOpts,
+    NSOpts,
+    NUTSOpts,
+    PathfinderOpts,
+    Target,
+    VIOpts,
+    run_laplace,
+    run_map,
+    run_ns,
+    run_nuts,
+    run_pathfinder,
+    run_vi,
+)
+from .backends.registry import BACKENDS, bind, make_opts, run_backend, run_backend_batch
+from .diagnostics import assess_status, ess_basic, ess_bulk, split_rhat
+from .result import FitResult
+
+__all__ = [
+    "BACKENDS",
+    "FitResult",
+    "LaplaceOpts",
+    "MAPOpts",
+    "NSOpts",
+    "NUTSOpts",
+    "PathfinderOpts",
+    "Target",
+    "VIOpts",
+    "assess_status",
+    "bind",
+    "ess_basic",
+    "ess_bulk",
+    "make_opts",
+    "run_backend",
+    "run_backend_batch",
+    "run_laplace",
+    "run_map",
+    "run_ns",
+    "run_nuts",
+    "run_pathfinder",
+    "run_vi",
+    "split_rhat",
+]

