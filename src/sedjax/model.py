@@ -117,7 +117,7 @@ class SEDModel:
         igm: bool = True,
         z_range=None,
         oversample: int = 1,
-        n_subbins: int = 8,
+        n_subbins: int = 16,
     ):
         if dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
@@ -163,8 +163,10 @@ class SEDModel:
 
     def flux_scale(self, z):
         """Maggies per (L☉/Hz of rest-frame L_ν): (1+z) L☉ / (4π d_L²) / 3631 Jy."""
-        d_l_cm = cosmology.luminosity_distance_mpc(z) * MPC_CM
-        return (1.0 + z) * (L_SUN_ERG_S / AB_ZEROPOINT_CGS) / (4.0 * jnp.pi * d_l_cm**2)
+        d_l_mpc = cosmology.luminosity_distance_mpc(z)
+        # constant folded in float64 so float32 never sees (Mpc in cm)² ~ 1e49
+        const = L_SUN_ERG_S / (AB_ZEROPOINT_CGS * 4.0 * math.pi * MPC_CM**2)
+        return (1.0 + z) * const / d_l_mpc**2
 
     def _igm_on_grid(self, z):
         if not self.igm:

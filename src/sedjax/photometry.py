@@ -70,6 +70,7 @@ def make_integration_grid(
     z_min: float,
     z_max: float,
     oversample: int = 1,
+    max_dlnlam: float = 1e-3,
 ) -> IntegrationGrid:
     """Build the static rest-frame grid covering every filter for z in [z_min, z_max].
 
@@ -78,7 +79,9 @@ def make_integration_grid(
     ssp_wave_aa : (n_wave,) SSP rest wavelengths, Angstrom, increasing
     filters : list of FilterCurve
     z_min, z_max : redshift range the model must support (z_min ≥ 0)
-    oversample : int ≥ 1, number of integration points per native SSP interval
+    oversample : int ≥ 1, extra refinement factor of every native SSP interval
+    max_dlnlam : largest integration step in ln λ (native intervals wider than this are
+        split; the BC03 optical grid, at Δlnλ ≈ 2e-4, is used as it is)
     """
     if oversample < 1:
         raise ValueError(f"oversample must be >= 1, got {oversample}")
@@ -95,10 +98,12 @@ def make_integration_grid(
     i1 = min(int(np.searchsorted(ssp_wave_aa, rest_hi, side="left")) + 2, ssp_wave_aa.size)
     native = ssp_wave_aa[i0:i1]
     n_nat = native.size
-    # refine: oversample points per interval, then the last native point
-    frac = np.arange(oversample) / oversample
-    interp_lo = np.concatenate([np.repeat(np.arange(n_nat - 1), oversample), [n_nat - 2]])
-    interp_frac = np.concatenate([np.tile(frac, n_nat - 1), [1.0]])
+    # refine each native interval into n_i equal steps so that Δlnλ ≤ max_dlnlam / oversample
+    dln = np.diff(np.log(native))
+    n_sub = np.maximum(np.ceil(dln / max_dlnlam - 1e-9).astype(int), 1) * oversample
+    interp_lo = np.concatenate([np.repeat(np.arange(n_nat - 1), n_sub), [n_nat - 2]])
+    frac = np.concatenate([np.arange(k) / k for k in n_sub] + [[1.0]])
+    interp_frac = frac
     wave = native[interp_lo] * (1 - interp_frac) + native[interp_lo + 1] * interp_frac
     n_f = max(f.wave_aa.size for f in filters)
     fw = np.zeros((len(filters), n_f))

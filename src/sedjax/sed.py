@@ -112,7 +112,7 @@ def mass_per_age_bin(sfh_type: str, norm_param: str, params: dict, bins: AgeBins
     -------
     mass_young, mass_old : (n_age,) M☉ formed in each bin younger / older than 10 Myr
     """
-    sub = sfh_mass_in_intervals(sfh_type, params, jnp.asarray(bins.edges_gyr), t_obs_gyr)
+    sub = sfh_mass_in_intervals(sfh_type, params, jnp.asarray(bins.edges_gyr, jnp.result_type(t_obs_gyr)), t_obs_gyr)
     scale = sfh_scale(sfh_type, norm_param, params, jnp.sum(sub))
     sub = sub * scale
     young_flag = jnp.asarray(bins.sub_young, dtype=sub.dtype)

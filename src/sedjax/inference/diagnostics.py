@@ -39,25 +39,29 @@ def _check_chains(x):
 
 
 def split_rhat(chains, rank_normalize: bool = True):
-    """Split R-hat per parameter; ``chains`` is ``(n_chains, n_draws, d)``.
+    """Split R-hat per parameter; ``chains`` is ``(n_chains, n_draws, d)`` -> ``(d,)``
+    (a 2-D ``(n_chains, n_draws)`` input is treated as d = 1).
 
     Works with a single chain (splitting gives two halves).
     """
     x = _check_chains(chains)
     if rank_normalize:
-        return _bjd.rhat(x, chain_axis=0, sample_axis=1)
-    x = _bjd._split_chains(x)
-    return _bjd.potential_scale_reduction(x, chain_axis=0, sample_axis=1)
+        r = _bjd.rhat(x, chain_axis=0, sample_axis=1)
+    else:
+        r = _bjd.potential_scale_reduction(_bjd._split_chains(x), chain_axis=0, sample_axis=1)
+    return jnp.reshape(r, x.shape[2:])
 
 
 def ess_bulk(chains):
     """Bulk effective sample size per parameter (rank-normalised split chains)."""
-    return _bjd.ess_bulk(_check_chains(chains), chain_axis=0, sample_axis=1)
+    x = _check_chains(chains)
+    return jnp.reshape(_bjd.ess_bulk(x, chain_axis=0, sample_axis=1), x.shape[2:])
 
 
 def ess_basic(chains):
     """Multi-chain ESS of the raw draws (no split, no rank normalisation)."""
-    return _bjd.effective_sample_size(_check_chains(chains), chain_axis=0, sample_axis=1)
+    x = _check_chains(chains)
+    return jnp.reshape(_bjd.effective_sample_size(x, chain_axis=0, sample_axis=1), x.shape[2:])
 
 
 # ---------------------------------------------------------------------------
@@ -131,7 +135,10 @@ def assess_status(
         if not _all_finite(d.get("elbo", 0.0)):
             fails.append("non-finite ELBO")
     elif backend == "vi":
-        if not _all_finite(d.get("elbo_trace", 0.0)) or not _all_finite(d.get("elbo", 0.0)):
+        # -inf trace entries can be draws outside a bounded support early on;
+        # NaN anywhere, or a non-finite final ELBO, means the fit broke.
+        trace = _arr(d.get("elbo_trace", 0.0))
+        if np.any(np.isnan(trace)) or not _all_finite(d.get("elbo", 0.0)):
             fails.append("non-finite ELBO")
     elif backend == "nuts":
         acc = _arr(d.get("accept_mean", 1.0))

@@ -49,24 +49,6 @@ def bind_logdensity(logdensity_fn: Callable, data) -> Callable:
     return f
 
 
-def safe_logdensity(f: Callable) -> Callable:
-    """Map NaN log-densities to -inf (rejected by every sampler)."""
-
-    def g(u):
-        v = f(u)
-        return jnp.where(jnp.isnan(v), -jnp.inf, v)
-
-    return g
-
-
-def probe_dim(init_fn: Callable) -> int:
-    """Static dimension of the u space (shape of one ``init_fn`` draw)."""
-    shape = jax.eval_shape(init_fn, jax.random.key(0)).shape
-    if len(shape) != 1:
-        raise ValueError(f"init_fn must return a (d,) array, got shape {shape}")
-    return int(shape[0])
-
-
 def init_many(init_fn: Callable, key, n: int):
     """``n`` independent init draws, shape ``(n, d)``."""
     return jax.vmap(init_fn)(jax.random.split(key, n))

@@ -48,7 +48,7 @@ def lbfgs_minimize(fun, x0, opts: MAPOpts):
     def cond(carry):
         _, state = carry
         it = otu.tree_get(state, "count")
-        gnorm = otu.tree_l2_norm(otu.tree_get(state, "grad"))
+        gnorm = otu.tree_norm(otu.tree_get(state, "grad"))
         value = otu.tree_get(state, "value")
         # iteration 0 always runs; stop on small gradient or non-finite value
         keep = (it < opts.n_steps) & (gnorm >= opts.gtol) & jnp.isfinite(value)
