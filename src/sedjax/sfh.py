@@ -7,8 +7,9 @@ universe (T < 0) form nothing. Masses are in M☉ with SFRs in M☉/yr (1 Gyr = 
 Families
 --------
 - ``dpl``: SFR(T) = A / [(T/τ)^α + (T/τ)^−β]; A = 1 M☉/yr here (callers scale by the
-  peak-SFR or mass-formed normalisation). No closed form: Gauss–Legendre quadrature in
-  ln T with a static number of nodes per interval.
+  peak-SFR or mass-formed normalisation). No closed form: Gauss–Legendre quadrature with
+  a static number of nodes per interval, in a substituted variable on each side of the
+  peak (see :func:`dpl_mass_in_age_intervals`).
 - ``delayed_tau``: SFR ∝ (T − t_start) e^{−(T − t_start)/τ} for T > t_start (analytic).
 - ``constant``: constant SFR over the most recent ``duration_gyr`` (analytic).
 """
@@ -47,15 +48,25 @@ def dpl_log_sfr(t_gyr, tau_gyr, alpha, beta):
     return -jnp.logaddexp(alpha * lx, -beta * lx)
 
 
-def dpl_mass_in_age_intervals(age_edges_gyr, t_obs_gyr, tau_gyr, alpha, beta, n_nodes=DPL_NODES):
+def _gl(n, dtype):
+    x, w = np.polynomial.legendre.leggauss(n)
+    return jnp.asarray(x, dtype), jnp.asarray(w, dtype)
+
+
+def dpl_mass_in_age_intervals(age_edges_gyr, t_obs_gyr, tau_gyr, alpha, beta, n_rise=DPL_NODES, n_fall=2 * DPL_NODES):
     """Mass (M☉, A = 1 M☉/yr) formed in each age interval by the double power law.
+
+    Each interval is split at T = τ. On the rising side (T < τ) the substitution
+    y = (T/τ)^(β+1) gives ∫ SFR dT = τ/(β+1) ∫ dy / (1 + y^γ), γ = (α+β)/(β+1): a bounded,
+    smooth integrand on y ∈ [0, 1], integrated with ``n_rise`` Gauss–Legendre nodes (this
+    handles intervals reaching T = 0 exactly). On the falling side (T ≥ τ) SFR·T is
+    integrated in ln T with ``n_fall`` nodes.
 
     Parameters
     ----------
     age_edges_gyr : (n + 1,) increasing age edges, Gyr (first may be 0)
     t_obs_gyr : scalar, age of the universe at the galaxy's redshift, Gyr
-    tau_gyr, alpha, beta : scalars (τ in Gyr; α falling and β rising slopes)
-    n_nodes : static number of Gauss–Legendre nodes per interval, in ln T
+    tau_gyr, alpha, beta : scalars (τ in Gyr; α falling and β rising slopes, both > 0)
 
     Returns
     -------
@@ -63,18 +74,34 @@ def dpl_mass_in_age_intervals(age_edges_gyr, t_obs_gyr, tau_gyr, alpha, beta, n_
     """
     edges = jnp.asarray(age_edges_gyr)
     t_lo, t_hi = _cosmic_time_limits(edges, t_obs_gyr)
-    live = t_hi > 0
-    t_hi_s = jnp.where(live, t_hi, 1.0)
-    # an interval reaching T = 0 starts at 1e-6 of its upper end: SFR ∝ T^β there
-    t_lo_s = jnp.where(live, jnp.maximum(t_lo, 1e-6 * t_hi_s), 1.0)
-    ln_lo, ln_hi = jnp.log(t_lo_s), jnp.log(t_hi_s)
-    x, w = np.polynomial.legendre.leggauss(n_nodes)
-    x = jnp.asarray(x, ln_lo.dtype)
+    dt = t_lo.dtype
+    # rising side: T in [t_lo, min(t_hi, tau)]
+    r_hi = jnp.minimum(t_hi, tau_gyr)
+    r_lo = jnp.minimum(t_lo, r_hi)
+    has_rise = r_hi > r_lo
+    bp1 = beta + 1.0
+    gamma = (alpha + beta) / bp1
+    y_hi = jnp.where(has_rise, (jnp.where(has_rise, r_hi, tau_gyr) / tau_gyr) ** bp1, 1.0)
+    r_lo_s = jnp.where(has_rise & (r_lo > 0), r_lo, tau_gyr)
+    y_lo = jnp.where(has_rise & (r_lo > 0), (r_lo_s / tau_gyr) ** bp1, 0.0)
+    y_lo = jnp.where(has_rise, y_lo, 0.0)
+    x, w = _gl(n_rise, dt)
+    hy = 0.5 * (y_hi - y_lo)
+    y = 0.5 * (y_hi + y_lo)[:, None] + hy[:, None] * x[None, :]
+    y_s = jnp.where(y > 0, y, 1.0)
+    g = 1.0 / (1.0 + jnp.where(y > 0, y_s**gamma, 0.0))
+    rise = jnp.where(has_rise, tau_gyr / bp1 * hy * jnp.sum(w * g, axis=-1), 0.0)
+    # falling side: T in [max(t_lo, tau), t_hi], in ln T
+    f_lo = jnp.maximum(t_lo, tau_gyr)
+    has_fall = t_hi > f_lo
+    ln_lo = jnp.log(jnp.where(has_fall, f_lo, 1.0))
+    ln_hi = jnp.log(jnp.where(has_fall, t_hi, 1.0))
+    x, w = _gl(n_fall, dt)
     half = 0.5 * (ln_hi - ln_lo)
-    ln_t = (ln_lo + ln_hi)[:, None] * 0.5 + half[:, None] * x[None, :]
+    ln_t = 0.5 * (ln_lo + ln_hi)[:, None] + half[:, None] * x[None, :]
     integrand = jnp.exp(dpl_log_sfr(jnp.exp(ln_t), tau_gyr, alpha, beta) + ln_t)  # SFR · T
-    mass = half * jnp.sum(jnp.asarray(w, ln_lo.dtype) * integrand, axis=-1) * YR_PER_GYR
-    return jnp.where(live, mass, 0.0)
+    fall = jnp.where(has_fall, half * jnp.sum(w * integrand, axis=-1), 0.0)
+    return (rise + fall) * YR_PER_GYR
 
 
 def delayed_tau_mass_in_age_intervals(age_edges_gyr, t_obs_gyr, tau_gyr, t_start_gyr):

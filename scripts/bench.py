@@ -1,0 +1,76 @@
+"""Rules ``bench_jit``, ``bench_grad``, ``bench_vmap``, ``bench_cache``, ``bench_peer``.
+
+One script for every benchmark: ``params.name`` picks the body in :mod:`sedjax.bench`;
+the ``device`` wildcard picks the JAX platform. On ``device == "gpu"`` with no GPU visible
+to JAX it writes ``{"skipped": true, "reason": ...}`` and exits 0.
+
+The persistent compilation cache is off by default here (``benchmarks.compilation_cache``)
+so that the compile times measured in-process are real compilations; ``bench_cache``
+measures the cache itself in subprocesses with their own temporary directory.
+"""
+
+from sedjax.runtime import configure_jax, setup_logging
+
+smk = snakemake  # noqa: F821 (snakemake object)
+device = smk.wildcards.device
+bench_cfg = smk.params.bench
+runtime = configure_jax(
+    device,
+    threads=smk.threads,
+    cache_root=".jax_cache" if bench_cfg.get("compilation_cache", False) else None,
+)
+
+import platform  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+from sedjax import bench  # noqa: E402
+from sedjax.build import model_from_config  # noqa: E402
+from sedjax.runtime import gpu_available  # noqa: E402
+
+name = smk.params.name
+log = setup_logging(smk.log[0], f"bench_{name}")
+out_path = smk.output[0]
+
+if device == "gpu" and not gpu_available():
+    reason = f"no GPU visible to JAX on {platform.node()}"
+    log.warning("bench_%s on gpu skipped: %s", name, reason)
+    bench.write_json(out_path, {"benchmark": name, "device": device, "skipped": True, "reason": reason,
+                                "provenance": bench.provenance()})
+    sys.exit(0)
+
+dtype = bench_cfg.get("gpu_dtype", "float64") if device == "gpu" else "float64"
+model_cfg = smk.params.model
+cache_at_start = bench.cache_state()
+t0 = time.perf_counter()
+repeats = int(bench_cfg["repeats"])
+
+if name == "cache":
+    log.info("cache: cold and warm subprocesses (model %s, %s)", model_cfg.get("sfh", "dpl"), dtype)
+    result = bench.bench_cache(model_cfg, smk.input.ssp, device=device, mode="fast", threads=smk.threads, dtype=dtype)
+else:
+    model = model_from_config(model_cfg, smk.input.ssp, dtype=dtype)
+    log.info("model built in %.1f s (%s, bands %s)", time.perf_counter() - t0, dtype, model.bands)
+    params = bench.benchmark_params(model, seed=int(bench_cfg.get("seed", 0)))
+    if name == "jit":
+        result = bench.bench_jit(model, params, repeats=repeats)
+    elif name == "grad":
+        result = bench.bench_grad(model, params, batch=int(bench_cfg["grad_batch"]), repeats=repeats)
+    elif name == "vmap":
+        result = bench.bench_vmap(model, bench_cfg["batch_sizes"], repeats=repeats, loop_max=int(bench_cfg["loop_max"]))
+    elif name == "peer":
+        result = bench.bench_peer(model, params, repeats=repeats)
+        if result.get("bagpipes_error"):
+            log.error("bagpipes failed (recorded in the JSON): %s", result["bagpipes_error"]["message"])
+    else:
+        raise ValueError(f"unknown benchmark {name!r}; expected jit, grad, vmap, cache or peer")
+    result["params"] = {k: float(v) for k, v in params.items()}
+    # the model's own construction compiled fast_tables: report the cache state before that
+    result["provenance"]["compilation_cache"] = cache_at_start
+
+result["device"] = device
+result["runtime"] = runtime
+result["model_config"] = model_cfg
+result["wall_s"] = time.perf_counter() - t0
+bench.write_json(out_path, result)
+log.info("bench_%s (%s) done in %.1f s -> %s", name, device, result["wall_s"], out_path)

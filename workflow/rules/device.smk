@@ -1,0 +1,32 @@
+# Device probe: which CPU/GPU a job actually sees under the current executor.
+# Not part of rule all; build on demand, e.g.
+#   snakemake --cores 1 results/device/cpu.json
+#   snakemake --profile slurm-gpu results/device/gpu.json   # on the GPU partition
+
+
+def _device_probe_gpus(wildcards):
+    """One GPU for the gpu variant, none for cpu (local: `resources: gpu: 1` serialises them)."""
+    return 1 if wildcards.device == "gpu" else 0
+
+
+def _device_probe_env(wildcards):
+    return ENV_GPU if wildcards.device == "gpu" else ENV_CPU
+
+
+rule device_probe:
+    """Record the device request, CUDA_VISIBLE_DEVICES, Slurm job id, host and JAX devices as JSON."""
+    output:
+        "results/device/{device}.json",
+    log:
+        "logs/device_probe/{device}.log",
+    wildcard_constraints:
+        device="cpu|gpu",
+    threads: 1
+    resources:
+        gpu=_device_probe_gpus,
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        _device_probe_env
+    script:
+        "../../scripts/device_probe.py"
