@@ -11,7 +11,6 @@ For debugging it also runs from the command line::
     python scripts/fetch_ssp.py --source file --path grid.h5 out.h5
 """
 
-from __future__ import annotations
 
 import argparse
 import json

@@ -372,6 +372,15 @@ def test_fitresult_hdf5_roundtrip(tmp_path):
     np.testing.assert_allclose(row["a_plus_b_p84"], np.percentile(out["samples"][:, :2].sum(1), 84))
     assert row["diag_rhat_max"] == pytest.approx(float(out["rhat_max"]))
     assert "diag_rhat" not in row  # vector diagnostics are not summarised
+    # boolean / integer diagnostics (laplace, ns) survive too
+    for name in ("laplace", "ns"):
+        fr = FitResult.from_raw(name, single_out(name), names, compile_s=1.0, run_s=1.0)
+        fr.save_hdf5(path)
+        back = FitResult.load_hdf5(path)
+        for k, v in fr.diagnostics.items():
+            assert np.asarray(back.diagnostics[k]).dtype == np.asarray(v).dtype, k
+            np.testing.assert_array_equal(back.diagnostics[k], v)
+        assert back.summary_row()["diag_" + ("hessian_posdef" if name == "laplace" else "converged")] is True
     # a failed fit keeps its reason through the round trip
     bad = FitResult("laplace", {"a": np.full(3, np.nan)}, status="failed", reason="Hessian not positive definite")
     bad.save_hdf5(path)

@@ -36,6 +36,12 @@ have_all() {
     command -v sbatch >/dev/null && command -v squeue >/dev/null && command -v munged >/dev/null
 }
 if [[ $(id -u) -ne 0 ]]; then
+  # fine if root already started this cluster (e.g. `sudo bash .ci/slurm/setup.sh` in CI)
+  if grep -qsF "$MARK" "$CONF" && command -v sinfo >/dev/null &&
+    sinfo -h -N -o %T 2>/dev/null | grep -qE '^(idle|mixed|allocated)'; then
+    say "not root, but the CI cluster is already up: using it"
+    exit 0
+  fi
   cannot_install "this script must run as root (uid $(id -u)); it installs packages and starts system daemons"
 fi
 if ! have_all; then

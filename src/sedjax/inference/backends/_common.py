@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import Callable, NamedTuple, Optional
 
 import jax
-import jax.numpy as jnp
 
 
 class Target(NamedTuple):
