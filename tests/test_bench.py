@@ -88,6 +88,8 @@ def test_bench_jit(default_model, params, tmp_path):
         assert _is_time(m["ratios"]["op_by_op_over_jit"])
         if "numpy_reference_error" not in r:  # sedjax.reference present
             _check_stats(m["numpy"], 2)
+            _check_stats(m["numpy_default_threads"], 2)
+            assert m["numpy"]["median_s"] <= m["numpy_default_threads"]["median_s"]
             assert _is_time(m["ratios"]["numpy_over_jit"])
             assert m["numpy_max_rel_diff"] < (1e-6 if mode == "exact" else 0.05)
     assert _is_time(r["exact_over_fast_jit"])
@@ -164,6 +166,8 @@ def test_bench_peer(default_model, params, tmp_path):
         assert _is_time(r["ratios"]["bagpipes_over_fast"])
         assert len(r["mag_diff_ours_exact_minus_bagpipes"]) == len(default_model.bands)
         assert all(math.isfinite(d) for d in r["mag_diff_ours_exact_minus_bagpipes"])
+        assert all(math.isfinite(d) for d in r["mag_diff_exact_minus_bagpipes_dl_corrected"])
+        assert r["luminosity_distance_mpc"]["ours"] > 0 and r["luminosity_distance_mpc"]["bagpipes"] > 0
     else:  # recorded, not raised
         assert r["bagpipes_error"]["message"] is not None
         assert r["ratios"]["bagpipes_over_fast"] is None
@@ -185,3 +189,4 @@ def test_summary_table():
     md = bench.summary_markdown(s, "cpu")
     assert "| bagpipes `update()` / ours fast (jit) | 50× |" in md
     assert "n/a" in md and "Skipped" in md
+    json.dumps(s, allow_nan=False)

@@ -44,6 +44,7 @@ from .sed import (
     make_age_bins,
     mass_per_age_bin,
     met_interp,
+    met_weights,
     sfh_mass_in_intervals,
     sfh_scale,
     take_two_metallicities,
@@ -64,8 +65,8 @@ class FastTables(NamedTuple):
 
     Attributes
     ----------
-    ssp_band_flux : (n_met, n_band, n_subbins, n_age) observed maggies per M☉ formed that
-        each SSP contributes through each sub-bin of each band (no dust)
+    ssp_band_flux : (n_met · n_age, n_band · n_subbins) observed maggies per M☉ formed that
+        each SSP (metallicity-major) contributes through each sub-bin of each band (no dust)
     wave_eff_rest_aa : (n_band, n_subbins) rest wavelength at which dust is evaluated
     """
 
@@ -142,9 +143,9 @@ class SEDModel:
         i0, i1 = self.grid.native_slice
         self._wave_nat = jnp.asarray(ssp.ssp_wave[i0:i1], self.dtype)
         self._flux_nat = jnp.asarray(ssp.ssp_flux[:, :, i0:i1], self.dtype)
-        self._bins = make_age_bins(ssp.ssp_lg_age_gyr)
+        t_min = float(cosmology.age_of_universe_gyr(self.z_range[1]))
+        self._bins = make_age_bins(ssp.ssp_lg_age_gyr, t_narrow_gyr=min(0.5, 0.3 * t_min))
         # ages whose bin starts below 10 Myr: the only ones that can hold young mass
-        self._n_young = int(self._bins.sub_bin[self._bins.sub_young > 0].max()) + 1
         self._ssp_lgmet = jnp.asarray(ssp.ssp_lgmet, self.dtype)
         self._lg_zsun = math.log10(ssp.zsun)
         self._age_gyr = jnp.asarray(self._bins.age_gyr, self.dtype)
@@ -190,13 +191,17 @@ class SEDModel:
             wave_rest_aa, p["dust_tau_diff"], p["dust_tau_bc"], p["dust_slope"], law=self.dust_law
         )
 
+    def _met_age_weights(self, p, mass_young, mass_old):
+        """(2, n_met·n_age): [old; young] mass per (metallicity, age) after the
+        linear-in-log-Z metallicity weights. Dense (no gather), so vmapping over galaxies
+        turns every contraction with it into one matrix product."""
+        w = met_weights(self._lgmet(p), self._ssp_lgmet)
+        return jnp.stack([jnp.outer(w, mass_old).reshape(-1), jnp.outer(w, mass_young).reshape(-1)])
+
     def _rest_lnu_native(self, p, mass_young, mass_old, flux_nat, wave_nat):
         """Rest-frame L_ν (L☉/Hz) on the given native wavelengths."""
-        idx, frac = met_interp(self._lgmet(p), self._ssp_lgmet)
-        f0, f1 = take_two_metallicities(flux_nat, idx)
-        ny = self._n_young
-        s_old = (1 - frac) * (mass_old @ f0) + frac * (mass_old @ f1)
-        s_young = (1 - frac) * (mass_young[:ny] @ f0[:ny]) + frac * (mass_young[:ny] @ f1[:ny])
+        wma = self._met_age_weights(p, mass_young, mass_old)
+        s_old, s_young = wma @ flux_nat.reshape(-1, flux_nat.shape[-1])
         t_young, t_old = self._dust(wave_nat, p)
         return s_old * t_old + s_young * t_young
 
@@ -218,7 +223,9 @@ class SEDModel:
         fr = jnp.asarray(g.interp_frac, self.dtype)[None, :, None]
         seg = jax.vmap(lambda x, i: jax.ops.segment_sum(x, i, num_segments=n_nat), in_axes=(0, None))
         g_nat = seg(gk * (1 - fr), lo) + seg(gk * fr, lo + 1)  # (B, n_nat, K)
-        table = jnp.einsum("maj,bjk->mbka", self._flux_nat, g_nat) * self.flux_scale(z)
+        table = jnp.einsum("maj,bjk->mabk", self._flux_nat, g_nat) * self.flux_scale(z)
+        n_met, n_age, n_band = table.shape[0], table.shape[1], table.shape[2]
+        table = table.reshape(n_met * n_age, n_band * self.n_subbins)
         wsum = jnp.sum(g_nat, axis=1)
         wave_eff = jnp.einsum("bjk,j->bk", g_nat, self._wave_nat) / jnp.where(wsum > 0, wsum, 1.0)
         centre = jnp.exp(ln_lo + (jnp.arange(self.n_subbins) + 0.5) / self.n_subbins * (ln_hi - ln_lo)) / (1.0 + z)
@@ -233,13 +240,9 @@ class SEDModel:
             self._bins,
             cosmology.age_of_universe_gyr(p["redshift"]),
         )
-        idx, frac = met_interp(self._lgmet(p), self._ssp_lgmet)
-        i0, i1 = take_two_metallicities(tables.ssp_band_flux, idx)  # (B, K, n_age)
-        im = (1 - frac) * i0 + frac * i1
-        ny = self._n_young
-        old = im @ mass_old  # (B, K)
-        young = im[..., :ny] @ mass_young[:ny]
+        wma = self._met_age_weights(p, mass_young, mass_old)
         shape = tables.wave_eff_rest_aa.shape
+        old, young = (wma @ tables.ssp_band_flux).reshape(2, *shape)
         t_young, t_old = self._dust(tables.wave_eff_rest_aa.reshape(-1), p)
         return jnp.sum(old * t_old.reshape(shape) + young * t_young.reshape(shape), axis=-1)
 

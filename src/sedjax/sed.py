@@ -37,6 +37,8 @@ class AgeBins(NamedTuple):
     sub_young : (n_sub,) 1.0 for sub-intervals younger than 10 Myr, else 0.0
     n_age : number of SSP ages
     age_gyr : (n_age,) grid ages in Gyr
+    n_narrow : leading sub-intervals narrow in ln T for every supported redshift (cheap
+        quadrature for the dpl SFH, see :func:`sedjax.sfh.dpl_mass_in_age_intervals`)
     """
 
     edges_gyr: np.ndarray
@@ -44,10 +46,17 @@ class AgeBins(NamedTuple):
     sub_young: np.ndarray
     n_age: int
     age_gyr: np.ndarray
+    n_narrow: int = 0
 
 
-def make_age_bins(ssp_lg_age_gyr: np.ndarray, t_bc_gyr: float = T_BIRTH_CLOUD_GYR) -> AgeBins:
-    """Age-bin edges (log-midpoints) with ``t_bc_gyr`` inserted as an extra edge."""
+def make_age_bins(
+    ssp_lg_age_gyr: np.ndarray, t_bc_gyr: float = T_BIRTH_CLOUD_GYR, t_narrow_gyr: float = 0.0
+) -> AgeBins:
+    """Age-bin edges (log-midpoints) with ``t_bc_gyr`` inserted as an extra edge.
+
+    ``t_narrow_gyr``: sub-intervals ending at or below this age are flagged as narrow
+    (pass ≲ 0.3 × the smallest age of the universe the model supports).
+    """
     edges = np.asarray(_sfh.age_bin_edges_gyr(np.asarray(ssp_lg_age_gyr)), dtype=np.float64)
     n_age = edges.size - 1
     bin_of_edge = np.arange(n_age)
@@ -62,10 +71,11 @@ def make_age_bins(ssp_lg_age_gyr: np.ndarray, t_bc_gyr: float = T_BIRTH_CLOUD_GY
         sub_young=(mid < t_bc_gyr).astype(np.float64),
         n_age=n_age,
         age_gyr=10.0 ** np.asarray(ssp_lg_age_gyr, dtype=np.float64),
+        n_narrow=int(np.sum(edges[1:] <= t_narrow_gyr)),
     )
 
 
-def sfh_mass_in_intervals(sfh_type: str, params: dict, edges_gyr, t_obs_gyr):
+def sfh_mass_in_intervals(sfh_type: str, params: dict, edges_gyr, t_obs_gyr, n_narrow: int = 0):
     """Unnormalised mass formed in each age interval for one SFH family.
 
     For ``dpl`` the normalisation is A = 1 M☉/yr (peak-SFR units); for ``delayed_tau`` and
@@ -82,6 +92,7 @@ def sfh_mass_in_intervals(sfh_type: str, params: dict, edges_gyr, t_obs_gyr):
             params["sfh_dpl_tau_gyr"],
             params["sfh_dpl_alpha"],
             params["sfh_dpl_beta"],
+            n_narrow=n_narrow,
         )
     if sfh_type == "delayed_tau":
         return _sfh.delayed_tau_mass_in_age_intervals(
@@ -112,7 +123,8 @@ def mass_per_age_bin(sfh_type: str, norm_param: str, params: dict, bins: AgeBins
     -------
     mass_young, mass_old : (n_age,) M☉ formed in each bin younger / older than 10 Myr
     """
-    sub = sfh_mass_in_intervals(sfh_type, params, jnp.asarray(bins.edges_gyr, jnp.result_type(t_obs_gyr)), t_obs_gyr)
+    edges = jnp.asarray(bins.edges_gyr, jnp.result_type(t_obs_gyr))
+    sub = sfh_mass_in_intervals(sfh_type, params, edges, t_obs_gyr, bins.n_narrow)
     scale = sfh_scale(sfh_type, norm_param, params, jnp.sum(sub))
     sub = sub * scale
     young_flag = jnp.asarray(bins.sub_young, dtype=sub.dtype)

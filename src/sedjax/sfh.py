@@ -48,12 +48,27 @@ def dpl_log_sfr(t_gyr, tau_gyr, alpha, beta):
     return -jnp.logaddexp(alpha * lx, -beta * lx)
 
 
+def _ln_t_gauss_legendre(edges, t_obs_gyr, tau_gyr, alpha, beta, n_nodes):
+    """Mass per interval by n-node Gauss–Legendre in ln T over each whole interval."""
+    t_lo, t_hi = _cosmic_time_limits(edges, t_obs_gyr)
+    live = t_lo > 0
+    ln_lo = jnp.log(jnp.where(live, t_lo, 1.0))
+    ln_hi = jnp.log(jnp.where(live, t_hi, 1.0))
+    x, w = _gl(n_nodes, ln_lo.dtype)
+    half = 0.5 * (ln_hi - ln_lo)
+    ln_t = 0.5 * (ln_lo + ln_hi)[:, None] + half[:, None] * x[None, :]
+    integrand = jnp.exp(dpl_log_sfr(jnp.exp(ln_t), tau_gyr, alpha, beta) + ln_t)
+    return jnp.where(live, half * jnp.sum(w * integrand, axis=-1), 0.0) * YR_PER_GYR
+
+
 def _gl(n, dtype):
     x, w = np.polynomial.legendre.leggauss(n)
     return jnp.asarray(x, dtype), jnp.asarray(w, dtype)
 
 
-def dpl_mass_in_age_intervals(age_edges_gyr, t_obs_gyr, tau_gyr, alpha, beta, n_rise=DPL_NODES, n_fall=2 * DPL_NODES):
+def dpl_mass_in_age_intervals(
+    age_edges_gyr, t_obs_gyr, tau_gyr, alpha, beta, n_rise=DPL_NODES, n_fall=2 * DPL_NODES, n_narrow=0
+):
     """Mass (M☉, A = 1 M☉/yr) formed in each age interval by the double power law.
 
     Each interval is split at T = τ. On the rising side (T < τ) the substitution
@@ -61,6 +76,11 @@ def dpl_mass_in_age_intervals(age_edges_gyr, t_obs_gyr, tau_gyr, alpha, beta, n_
     smooth integrand on y ∈ [0, 1], integrated with ``n_rise`` Gauss–Legendre nodes (this
     handles intervals reaching T = 0 exactly). On the falling side (T ≥ τ) SFR·T is
     integrated in ln T with ``n_fall`` nodes.
+
+    The first ``n_narrow`` intervals (static) are young-age intervals that the caller
+    guarantees are narrow in ln T (age ≪ t_obs, e.g. ages below 0.3 t_obs on a BC03 grid:
+    Δln T ≲ 0.05): they use a 2-node Gauss–Legendre rule in ln T (relative error ≲ 1e-5
+    for slopes up to 10), which saves most of the transcendental evaluations.
 
     Parameters
     ----------
@@ -73,6 +93,10 @@ def dpl_mass_in_age_intervals(age_edges_gyr, t_obs_gyr, tau_gyr, alpha, beta, n_
     (n,) M☉ formed per interval; intervals entirely before the Big Bang give 0.
     """
     edges = jnp.asarray(age_edges_gyr)
+    if n_narrow > 0:
+        narrow = _ln_t_gauss_legendre(edges[: n_narrow + 1], t_obs_gyr, tau_gyr, alpha, beta, 2)
+        wide = dpl_mass_in_age_intervals(edges[n_narrow:], t_obs_gyr, tau_gyr, alpha, beta, n_rise, n_fall, 0)
+        return jnp.concatenate([narrow, wide])
     t_lo, t_hi = _cosmic_time_limits(edges, t_obs_gyr)
     dt = t_lo.dtype
     # rising side: T in [t_lo, min(t_hi, tau)]

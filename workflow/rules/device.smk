@@ -4,15 +4,6 @@
 #   snakemake --profile slurm-gpu results/device/gpu.json   # on the GPU partition
 
 
-def _device_probe_gpus(wildcards):
-    """One GPU for the gpu variant, none for cpu (local: `resources: gpu: 1` serialises them)."""
-    return 1 if wildcards.device == "gpu" else 0
-
-
-def _device_probe_env(wildcards):
-    return ENV_GPU if wildcards.device == "gpu" else ENV_CPU
-
-
 rule device_probe:
     """Record the device request, CUDA_VISIBLE_DEVICES, Slurm job id, host and JAX devices as JSON."""
     output:
@@ -23,10 +14,11 @@ rule device_probe:
         device="cpu|gpu",
     threads: 1
     resources:
-        gpu=_device_probe_gpus,
+        # one GPU for the gpu variant only (local runs: `resources: gpu: 1` serialises them)
+        gpu=lambda wildcards: 1 if wildcards.device == "gpu" else 0,
         mem_mb=2000,
         runtime=10,
     conda:
-        _device_probe_env
+        lambda wildcards: ENV_GPU if wildcards.device == "gpu" else ENV_CPU
     script:
         "../../scripts/device_probe.py"
