@@ -17,6 +17,8 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ssp.smk"
 include: "workflow/rules/mock.smk"
+include: "workflow/rules/fits.smk"
+include: "workflow/rules/benchmarks.smk"
 include: "workflow/rules/device.smk"
 
 

@@ -50,10 +50,24 @@ def _time_limits(edges, t_obs):
     return np.clip(t_obs - edges[1:], 0, None), np.clip(t_obs - edges[:-1], 0, None)
 
 
-def dpl_mass(edges, t_obs, tau, alpha, beta, n_rise=8, n_fall=16):
-    """Rising side in y = (T/τ)^(β+1), falling side in ln T (see sedjax.sfh)."""
+def _dpl_sfr_times_t(lt, tau, alpha, beta):
+    lx = lt - math.log(tau)
+    return np.exp(-np.logaddexp(alpha * lx, -beta * lx) + lt)
+
+
+def dpl_mass(edges, t_obs, tau, alpha, beta, n_rise=6, n_fall=6, n_narrow=0):
+    """Rising side in y = (T/τ)^(β+1), falling side in ln T; the first n_narrow
+    intervals with a 2-node rule in ln T (see sedjax.sfh)."""
     t_lo, t_hi = _time_limits(edges, t_obs)
     out = np.zeros(len(t_lo))
+    x2, w2 = np.polynomial.legendre.leggauss(2)
+    for j in range(n_narrow):
+        if t_lo[j] > 0:
+            l0, l1 = math.log(t_lo[j]), math.log(t_hi[j])
+            lt = 0.5 * (l0 + l1) + 0.5 * (l1 - l0) * x2
+            out[j] = 0.5 * (l1 - l0) * np.sum(w2 * _dpl_sfr_times_t(lt, tau, alpha, beta))
+    t_lo, t_hi = t_lo.copy(), t_hi.copy()
+    t_lo[:n_narrow] = t_hi[:n_narrow] = 0.0
     xr, wr = np.polynomial.legendre.leggauss(n_rise)
     xf, wf = np.polynomial.legendre.leggauss(n_fall)
     gamma = (alpha + beta) / (beta + 1)
@@ -67,8 +81,7 @@ def dpl_mass(edges, t_obs, tau, alpha, beta, n_rise=8, n_fall=16):
         if b > f_lo:
             l0, l1 = math.log(f_lo), math.log(b)
             lt = 0.5 * (l0 + l1) + 0.5 * (l1 - l0) * xf
-            lx = lt - math.log(tau)
-            out[j] += 0.5 * (l1 - l0) * np.sum(wf * np.exp(-np.logaddexp(alpha * lx, -beta * lx) + lt))
+            out[j] += 0.5 * (l1 - l0) * np.sum(wf * _dpl_sfr_times_t(lt, tau, alpha, beta))
     return out * YR_PER_GYR
 
 
@@ -85,9 +98,9 @@ def constant_mass(edges, t_obs, duration):
     return np.clip(np.minimum(edges[1:], top) - edges[:-1], 0, None) * YR_PER_GYR
 
 
-def sfh_mass(sfh_type, p, edges, t_obs):
+def sfh_mass(sfh_type, p, edges, t_obs, n_narrow=0):
     if sfh_type == "dpl":
-        return dpl_mass(edges, t_obs, p["sfh_dpl_tau_gyr"], p["sfh_dpl_alpha"], p["sfh_dpl_beta"])
+        return dpl_mass(edges, t_obs, p["sfh_dpl_tau_gyr"], p["sfh_dpl_alpha"], p["sfh_dpl_beta"], n_narrow=n_narrow)
     if sfh_type == "delayed_tau":
         return delayed_tau_mass(edges, t_obs, p["sfh_delayed_tau_gyr"], p["sfh_delayed_tstart_gyr"])
     return constant_mass(edges, t_obs, p["sfh_const_duration_gyr"])
@@ -141,7 +154,7 @@ def reference_photometry(model, params: dict) -> np.ndarray:
     spec, ssp, grid, bins = model.spec, model.ssp, model.grid, model._bins
     z = p["redshift"]
     t_obs = age_of_universe_gyr(z)
-    sub = sfh_mass(spec.mean_sfh_type, p, bins.edges_gyr, t_obs)
+    sub = sfh_mass(spec.mean_sfh_type, p, bins.edges_gyr, t_obs, bins.n_narrow)
     if spec.norm_param == "sfh_dpl_log_peak_sfr":
         scale = 10.0 ** p["sfh_dpl_log_peak_sfr"]
     else:

@@ -21,7 +21,7 @@ import numpy as np
 
 from .constants import YR_PER_GYR
 
-DPL_NODES = 8
+DPL_NODES = 6
 
 
 def age_bin_edges_gyr(ssp_lg_age_gyr: np.ndarray) -> np.ndarray:
@@ -67,7 +67,7 @@ def _gl(n, dtype):
 
 
 def dpl_mass_in_age_intervals(
-    age_edges_gyr, t_obs_gyr, tau_gyr, alpha, beta, n_rise=DPL_NODES, n_fall=2 * DPL_NODES, n_narrow=0
+    age_edges_gyr, t_obs_gyr, tau_gyr, alpha, beta, n_rise=DPL_NODES, n_fall=DPL_NODES, n_narrow=0
 ):
     """Mass (M☉, A = 1 M☉/yr) formed in each age interval by the double power law.
 

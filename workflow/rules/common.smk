@@ -3,6 +3,7 @@ import os
 
 ENV_CPU = "../../envs/sedjax-cpu.yaml"
 ENV_GPU = "../../envs/sedjax-gpu.yaml"
+BACKEND_NAMES = ["map", "laplace", "pathfinder", "nuts", "vi", "ns"]
 
 
 def ssp_path():
@@ -12,4 +13,9 @@ def ssp_path():
 
 def final_outputs():
     """Everything `snakemake` (rule all) builds on the current config."""
-    return [ssp_path(), "results/mock/catalog.parquet"]
+    return [
+        ssp_path(),
+        "results/mock/catalog.parquet",
+        "results/fits/single/summary.parquet",
+        *expand("results/benchmarks/{device}/summary.json", device=config["benchmarks"]["devices"]),
+    ]
