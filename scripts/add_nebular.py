@@ -19,11 +19,21 @@ import sys
 from pathlib import Path
 
 try:
-    from sedjax.nebular import DEFAULT_LOG_U, DEFAULT_VELOCITY_DISPERSION_KMS, add_nebular_with_lines, write_ssp_with_lines
+    from sedjax.nebular import (
+        DEFAULT_LOG_U,
+        DEFAULT_VELOCITY_DISPERSION_KMS,
+        add_nebular_with_lines,
+        write_ssp_with_lines,
+    )
     from sedjax.ssp import load_ssp
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from sedjax.nebular import DEFAULT_LOG_U, DEFAULT_VELOCITY_DISPERSION_KMS, add_nebular_with_lines, write_ssp_with_lines
+    from sedjax.nebular import (
+        DEFAULT_LOG_U,
+        DEFAULT_VELOCITY_DISPERSION_KMS,
+        add_nebular_with_lines,
+        write_ssp_with_lines,
+    )
     from sedjax.ssp import load_ssp
 
 
@@ -51,7 +61,12 @@ def main(
     """Read the stellar grid, add nebular emission at ``log_u``, write ``output``."""
     setup_logging(log_path)
     log = logging.getLogger("add_nebular")
-    settings = {"input": input_path, "output": output, "log_u": log_u, "velocity_dispersion_kms": velocity_dispersion_kms}
+    settings = {
+        "input": input_path,
+        "output": output,
+        "log_u": log_u,
+        "velocity_dispersion_kms": velocity_dispersion_kms,
+    }
     log.info("settings: %s", json.dumps(settings))
     try:
         ssp = load_ssp(input_path)

@@ -454,7 +454,9 @@ def line_profiles(
     if velocity_dispersion_kms < 0:
         raise ValueError(f"velocity_dispersion_kms must be >= 0, got {velocity_dispersion_kms}")
     if np.any(centres <= wave[0]) or np.any(centres >= wave[-1]):
-        raise NebularGridError(f"line wavelengths {centres.min()}-{centres.max()} A leave the grid {wave[0]}-{wave[-1]}")
+        raise NebularGridError(
+            f"line wavelengths {centres.min()}-{centres.max()} A leave the grid {wave[0]}-{wave[-1]} A"
+        )
     trap = _trapezoid_weights(wave)
     out = np.zeros((centres.size, wave.size))
     for j, lam in enumerate(centres):
