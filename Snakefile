@@ -16,6 +16,7 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ssp.smk"
+include: "workflow/rules/nebular.smk"
 include: "workflow/rules/mock.smk"
 include: "workflow/rules/fits.smk"
 include: "workflow/rules/benchmarks.smk"

@@ -267,3 +267,31 @@ def test_script_cli(tmp_path, ssp_path):
     )
     assert bad.returncode != 0 and "outside" in bad.stderr
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_model_reports_line_luminosities_from_a_nebular_grid(ssp, tmp_path):
+    """model_from_config on a nebular grid: derived() gives Hα, Hβ, [O III], [O II]."""
+    import jax
+
+    from sedjax.build import model_from_config
+    from sedjax.nebular import add_nebular_with_lines, write_ssp_with_lines
+
+    neb, lines = add_nebular_with_lines(ssp, log_u=-3.0)
+    path = tmp_path / "ssp_neb.h5"
+    write_ssp_with_lines(path, neb, lines)
+    cfg = {
+        "bands": ["sdss_g", "sdss_r"],
+        "sfh": "constant",
+        "params": {"sfh_log_mass_formed": 9.0, "sfh_const_duration_gyr": 0.005, "met_logzsol": 0.0, "redshift": 0.05},
+    }
+    model = model_from_config(cfg, path)
+    d = model.derived(model.spec.sample(jax.random.PRNGKey(0)))
+    for name in ("halpha", "hbeta", "oiii_5007", "oii_3727"):
+        assert float(d[f"lum_{name}_lsun"]) > 0
+    assert 2.7 < float(d["lum_halpha_lsun"] / d["lum_hbeta_lsun"]) < 3.1
+    # a population that stopped forming stars long ago has no lines
+    m_old = model_from_config({**cfg, "sfh": "delayed_tau", "params": {
+        "sfh_log_mass_formed": 9.0, "sfh_delayed_tau_gyr": 0.1, "sfh_delayed_tstart_gyr": 1.0,
+        "met_logzsol": 0.0, "redshift": 0.05}}, path)
+    d_old = m_old.derived(m_old.spec.sample(jax.random.PRNGKey(0)))
+    assert float(d_old["lum_halpha_lsun"]) < 1e-6 * float(d["lum_halpha_lsun"])

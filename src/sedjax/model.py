@@ -106,6 +106,9 @@ class SEDModel:
         Integration points per native SSP wavelength interval (exact mode and tables).
     n_subbins : int
         Sub-bins per band for the fast mode.
+    emission_lines : dict, optional
+        The grid's line catalogue (:func:`sedjax.nebular.load_emission_lines`); with it,
+        :meth:`derived` also reports intrinsic Hα, Hβ, [O III] 5007 and [O II] 3727.
     """
 
     def __init__(
@@ -119,6 +122,7 @@ class SEDModel:
         z_range=None,
         oversample: int = 1,
         n_subbins: int = 16,
+        emission_lines: dict | None = None,
     ):
         if dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
@@ -152,6 +156,11 @@ class SEDModel:
         self._mass_remaining = (
             None if ssp.ssp_mass_remaining is None else jnp.asarray(ssp.ssp_mass_remaining, self.dtype)
         )
+        self._lines = None
+        if emission_lines is not None:
+            lum = jnp.asarray(emission_lines["ssp_emline_luminosity"], self.dtype)
+            idx = emission_lines["key_line_indices"]
+            self._lines = (lum, {k: tuple(v) for k, v in idx.items()})
         prior_z = spec.priors["redshift"]
         self.fixed_redshift = float(prior_z.value) if isinstance(prior_z, Fixed) else None
         self._tables = None
@@ -313,7 +322,9 @@ class SEDModel:
         dict with ``log_mass_formed`` (log10 M☉ formed in total), ``log_mass_surviving``
         (log10 M☉ in living stars and remnants per the SSP's ``ssp_mass_remaining``; NaN if
         the grid lacks it), ``sfr_10myr`` and ``sfr_100myr`` (mean SFR over the last 10 and
-        100 Myr, M☉/yr), ``mass_weighted_age_gyr``.
+        100 Myr, M☉/yr), ``mass_weighted_age_gyr``; with a nebular grid also
+        ``lum_<line>_lsun``: intrinsic (unattenuated) luminosities of Hα, Hβ,
+        [O III] 5007 and [O II] 3727 in L☉.
         """
         p = self._cast(params)
         z = p["redshift"]
@@ -340,6 +351,12 @@ class SEDModel:
             "sfr_100myr": (sub[0] + sub[1]) / 1e8,
             "mass_weighted_age_gyr": jnp.sum(mass * self._age_gyr) / safe_total,
         }
+        if self._lines is not None:
+            lum, idx = self._lines
+            w = met_weights(self._lgmet(p), self._ssp_lgmet)
+            all_lines = jnp.einsum("mal,m,a->l", lum, w, mass)
+            for name, ii in idx.items():
+                out[f"lum_{name}_lsun"] = sum(all_lines[i] for i in ii)
         if self._mass_remaining is None:
             out["log_mass_surviving"] = jnp.asarray(jnp.nan, self.dtype)
         else:

