@@ -9,9 +9,14 @@ the same for one parameter point. The results are plain NumPy dicts, ready to pl
 
 from __future__ import annotations
 
+import weakref
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+# compiled evaluators per model and (mode, redshift): one compilation for every backend
+_FN_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _base_params(model, redshift=None) -> dict:
@@ -28,6 +33,21 @@ def _tables_for(model, redshift, mode):
     if float(redshift) == model.fixed_redshift:
         return None
     return jax.jit(model.fast_tables)(jnp.asarray(redshift, model.dtype))
+
+
+def _evaluator(model, mode, redshift):
+    """``jit(vmap(params -> (wave, f_nu, photometry)))`` for this model, cached."""
+    per_model = _FN_CACHE.setdefault(model, {})
+    key = (mode, None if redshift is None else float(redshift))
+    if key not in per_model:
+        tables = _tables_for(model, redshift, mode)
+
+        def one(p):
+            wave, fnu = model.predict_spectrum(p)
+            return wave, fnu, model.predict_photometry(p, mode=mode, tables=tables)
+
+        per_model[key] = jax.jit(jax.vmap(one))
+    return per_model[key]
 
 
 def draw_indices(n_total: int, n_draws: int, seed: int = 0, valid=None) -> np.ndarray:
@@ -70,15 +90,14 @@ def posterior_spectra(model, result, n_draws: int = 100, seed: int = 0, mode: st
     base = _base_params(model, z)
     batch = {k: jnp.full((idx.size,), v, model.dtype) for k, v in base.items()}
     batch.update({p: jnp.asarray(cols[idx, i], model.dtype) for i, p in enumerate(free)})
-    tables = _tables_for(model, z, mode)
-
-    def one(p):
-        wave, fnu = model.predict_spectrum(p)
-        return wave, fnu, model.predict_photometry(p, mode=mode, tables=tables)
-
-    waves, spec, phot = jax.jit(jax.vmap(one))(batch)
-    spec = np.asarray(spec, dtype=float)
-    phot = np.asarray(phot, dtype=float)
+    # pad to exactly n_draws rows (repeating the first draw) so every fit of this model
+    # reuses one compiled program; the padding is dropped again below
+    k = idx.size
+    n_pad = max(int(n_draws), k)
+    batch = {key: jnp.concatenate([v, jnp.repeat(v[:1], n_pad - k)]) for key, v in batch.items()}
+    waves, spec, phot = _evaluator(model, mode, z)(batch)
+    spec = np.asarray(spec, dtype=float)[:k]
+    phot = np.asarray(phot, dtype=float)[:k]
     s16, s50, s84 = np.percentile(spec, [16, 50, 84], axis=0)
     p16, p50, p84 = np.percentile(phot, [16, 50, 84], axis=0)
     return {

@@ -44,10 +44,22 @@ def _skipped_text(res) -> str | None:
 
 def _device_title(device: str, res: dict) -> str:
     prov = res.get("provenance") or {}
-    kind = prov.get("device_kind") or ""
-    prec = prov.get("float_precision") or ""
-    extra = ", ".join(s for s in (kind, prec) if s)
-    return f"{device.upper()}" + (f" ({extra})" if extra else "")
+    kind = prov.get("cpu_model") if prov.get("platform", device) == "cpu" else prov.get("device_kind")
+    threads = prov.get("allocated_cpus") if prov.get("platform", device) == "cpu" else None
+    bits = [str(kind) if kind else "", f"{threads} cores" if threads else "", prov.get("float_precision") or ""]
+    extra = ", ".join(b for b in bits if b)
+    return f"{device.upper()}" + (f": {extra}" if extra else "")
+
+
+def _plain_log_ticks(axis):
+    """Tick labels 200, 300, ... instead of 2×10² on a log axis spanning under a decade."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    lo, hi = axis.axes.get_ylim() if axis is axis.axes.yaxis else axis.axes.get_xlim()
+    if hi / lo < 30:
+        axis.set_major_locator(LogLocator(subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
+        axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
 
 
 # ------------------------------------------------------------------- jit speed-up
@@ -69,16 +81,15 @@ def plot_jit_speedup(jit: dict, path, peer: dict | None = None, pdf: bool = True
         reference bar
     """
     peer = peer or {}
-    devices = _present(jit) or ["cpu"]
+    skipped = [f"{d.upper()} {_skipped_text(jit[d])}" for d in _present(jit) if _skipped_text(jit[d])]
+    devices = [d for d in _present(jit) if not _skipped_text(jit[d])]
     with figure_style():
-        fig, axes = plt.subplots(1, len(devices), figsize=(6.4 * len(devices), 4.6), squeeze=False)
+        fig, axes = plt.subplots(1, max(len(devices), 1), figsize=(7.0 * max(len(devices), 1), 4.8), squeeze=False)
         handles = {}
+        if not devices:
+            note(axes[0, 0], "no jit benchmark result" + ("\n" + "\n".join(skipped) if skipped else ""))
         for ax, dev in zip(axes[0], devices):
             res = jit.get(dev)
-            why = _skipped_text(res)
-            if why:
-                note(ax, f"{dev.upper()}: {why}")
-                continue
             modes = [m for m in ("exact", "fast") if m in res.get("modes", {})]
             width = 0.26
             xt, xl = [], []
@@ -96,8 +107,9 @@ def plot_jit_speedup(jit: dict, path, peer: dict | None = None, pdf: bool = True
                     handles[lab] = h
                     txt = fmt_seconds(t)
                     if key != "jit" and t_jit:
-                        txt += f"\n{t / t_jit:.3g}× jit"
-                    ax.annotate(txt, (x, t * 1e3), xytext=(0, 3), textcoords="offset points",
+                        txt += f"\n{t / t_jit:.3g}×"
+                    top = t + 0.5 * (st.get("iqr_s") or 0)
+                    ax.annotate(txt, (x, top * 1e3), xytext=(0, 3), textcoords="offset points",
                                 ha="center", va="bottom", fontsize=7)
                 xt.append(gi)
                 xl.append(f"{mode} photometry")
@@ -110,21 +122,29 @@ def plot_jit_speedup(jit: dict, path, peer: dict | None = None, pdf: bool = True
                 h = ax.bar(x, t_bp * 1e3, width, color="#CC79A7", hatch="//", edgecolor="white",
                            yerr=0.5 * (st.get("iqr_s") or 0) * 1e3, capsize=2, error_kw={"lw": 0.8}, label=lab)
                 handles[lab] = h
-                ax.annotate(fmt_seconds(t_bp), (x, t_bp * 1e3), xytext=(0, 3), textcoords="offset points",
+                txt = fmt_seconds(t_bp)
+                t_fast = _get(res, "modes", "fast", "jit", "median_s")
+                if t_fast:
+                    txt += f"\n{t_bp / t_fast:.3g}× (vs fast)"
+                top = t_bp + 0.5 * (st.get("iqr_s") or 0)
+                ax.annotate(txt, (x, top * 1e3), xytext=(0, 3), textcoords="offset points",
                             ha="center", va="bottom", fontsize=7)
                 xt.append(x)
                 xl.append("bagpipes")
             ax.set_yscale("log")
             ax.set_xticks(xt, xl)
             ax.set_ylabel("time per model evaluation [ms]")
-            ax.set_title(_device_title(dev, res))
+            ax.set_title(_device_title(dev, res) + "\nlabels: median time and its ratio to JAX jit (same mode)",
+                         fontsize=10)
             ax.grid(axis="x", visible=False)
             lo, hi = ax.get_ylim()
             ax.set_ylim(lo, hi * 8)  # room for the annotations
+        if skipped:
+            fig.text(0.01, 0.005, "Not shown: " + "; ".join(skipped), fontsize=8, color="0.35", ha="left", va="bottom")
         if handles:
             fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=2,
-                       bbox_to_anchor=(0.5, -0.01), frameon=False)
-            fig.tight_layout(rect=(0, 0.12, 1, 1))
+                       bbox_to_anchor=(0.5, 0.03 if skipped else 0.0), frameon=False)
+            fig.tight_layout(rect=(0, 0.15 if skipped else 0.12, 1, 1))
         else:
             fig.tight_layout()
         return save_figure(fig, path, pdf=pdf)
@@ -167,6 +187,7 @@ def plot_vmap_throughput(vmap: dict, path, pdf: bool = True) -> list[str]:
             ax.set_yscale("log")
             ax.set_xlabel("batch size [galaxies]")
             ax.set_ylabel("time per galaxy [µs]")
+            _plain_log_ticks(ax.yaxis)
             ax.legend(loc="best")
             title = "Batched photometry (fast mode): per-galaxy cost"
             if skipped:

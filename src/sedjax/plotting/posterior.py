@@ -17,6 +17,7 @@ from .style import (
     backend_marker,
     figure_style,
     label,
+    symbol,
     note,
     order_backends,
     save_figure,
@@ -71,8 +72,42 @@ def _ranges(matrices, points, truths, names):
     return [(a - 0.08 * s, b + 0.08 * s) for a, b, s in zip(lo, hi, span)]
 
 
+def _prior_ranges(result, names):
+    """Axis ranges from the uniform priors recorded in ``meta["spec"]`` (None if unknown)."""
+    params = (result.meta.get("spec") or {}).get("params") or {}
+    out = []
+    for n in names:
+        pr = params.get(n)
+        if isinstance(pr, dict) and len(pr) == 1 and next(iter(pr)) in ("uniform", "log_uniform"):
+            lo, hi = next(iter(pr.values()))
+            out.append((float(lo), float(hi)))
+        else:
+            return None
+    return out
+
+
+def _rescale_diagonal(fig, d):
+    """Diagonal histograms of overlaid corner calls: y range fitting every histogram."""
+    axes = np.array(fig.axes).reshape(d, d)
+    for i in range(d):
+        ax = axes[i, i]
+        ymax = 0.0
+        for p in ax.patches:
+            v = p.get_path().vertices
+            if v.size:
+                ymax = max(ymax, float(np.nanmax(v[:, 1])))
+        if ymax > 0:
+            ax.set_ylim(0, 1.08 * ymax)
+
+
+def _n_draws(n: int) -> str:
+    return "1 draw" if n == 1 else f"{n} draws"
+
+
 def _point_grid(names, ranges, fig=None):
     """A corner-shaped grid of axes (lower triangle) without corner's histograms."""
+    from matplotlib.ticker import MaxNLocator
+
     d = len(names)
     if fig is None:
         fig, axes = plt.subplots(d, d, figsize=(2.0 * d, 2.0 * d))
@@ -85,8 +120,10 @@ def _point_grid(names, ranges, fig=None):
                 ax.set_visible(False)
                 continue
             ax.set_xlim(ranges[j])
+            ax.xaxis.set_major_locator(MaxNLocator(3, prune="both"))
             if i != j:
                 ax.set_ylim(ranges[i])
+                ax.yaxis.set_major_locator(MaxNLocator(3, prune="both"))
             else:
                 ax.set_yticks([])
             if i == d - 1:
@@ -126,6 +163,13 @@ def _draw_truths(axes, t):
                 ax.plot(t[j], t[i], "s", color=TRUTH_COLOR, ms=4)
 
 
+def _title_and_legend(fig, title, handles, legend_title=None):
+    """Title and legend in the empty upper triangle of a corner figure."""
+    fig.text(0.97, 0.985, title, ha="right", va="top", fontsize=15)
+    fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.97, 0.95), fontsize=12,
+               title=legend_title, title_fontsize=12)
+
+
 def _status_text(result) -> str:
     if result.status == "ok":
         return ""
@@ -154,15 +198,15 @@ def plot_corner(result, path, truths: dict | None = None, names=None, title: str
     x = _matrix(result.samples, names)
     color = backend_color(result.backend)
     gid = result.meta.get("galaxy_id", "?")
-    title = title or (f"{backend_label(result.backend)} — galaxy {gid} — {x.shape[0]} draws"
+    title = title or (f"{backend_label(result.backend)} — galaxy {gid} — {_n_draws(x.shape[0])}"
                       + _status_text(result))
-    with figure_style():
+    with figure_style(), plt.rc_context({"axes.grid": False}):
         if x.shape[0] == 0:
             fig, ax = plt.subplots(figsize=(6, 4))
             note(ax, f"{title}\nno finite posterior draw")
             return save_figure(fig, path, pdf=pdf)
         if is_point_estimate(x):
-            ranges = _ranges([], [xi for xi in x], t, names)
+            ranges = _prior_ranges(result, names) or _ranges([], [xi for xi in x], t, names)
             fig, axes = _point_grid(names, ranges)
             for xi in x:
                 _draw_points(axes, xi, color, backend_marker(result.backend))
@@ -176,13 +220,12 @@ def plot_corner(result, path, truths: dict | None = None, names=None, title: str
                 x, labels=[label(n) for n in names], truths=t, truth_color=TRUTH_COLOR, range=ranges,
                 color=color, bins=30, smooth=1.0, levels=LEVELS_2D, plot_datapoints=False,
                 fill_contours=True, quantiles=(0.16, 0.5, 0.84), show_titles=True, title_fmt=".2f",
-                title_kwargs={"fontsize": 9}, label_kwargs={"fontsize": 11}, labelpad=0.08,
-                max_n_ticks=3,
+                titles=[symbol(n) for n in names], title_kwargs={"fontsize": 10},
+                label_kwargs={"fontsize": 11}, labelpad=0.08, max_n_ticks=3,
             )
             handles = [Line2D([], [], color=color, lw=2, label="posterior (1σ, 2σ contours; 16/50/84%)"),
                        Line2D([], [], color=TRUTH_COLOR, lw=1.5, label="truth")]
-        fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.98, 0.98), fontsize=12)
-        fig.suptitle(title, x=0.02, y=0.995, ha="left", fontsize=14)
+        _title_and_legend(fig, title, handles)
         return save_figure(fig, path, pdf=pdf)
 
 
@@ -210,7 +253,7 @@ def plot_corner_all(results: dict, path, truths: dict | None = None, names=None,
     ranges = _ranges([mats[b] for b in dens], [p for b in pts for p in mats[b]], t, names)
     gid = first.meta.get("galaxy_id", "?")
     handles = []
-    with figure_style():
+    with figure_style(), plt.rc_context({"axes.grid": False}):
         fig = None
         for i, b in enumerate(dens):
             x = mats[b]
@@ -240,9 +283,9 @@ def plot_corner_all(results: dict, path, truths: dict | None = None, names=None,
             handles.append(Line2D([], [], color=TRUTH_COLOR, ls="--", marker="s", ms=4, label="truth"))
         if failed:
             handles.append(Line2D([], [], ls="", label="no finite draws: " + ", ".join(map(backend_label, failed))))
-        fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.98, 0.98), fontsize=12,
-                   title="1σ and 2σ contours", title_fontsize=12)
-        fig.suptitle(title or f"Galaxy {gid}: posteriors of every backend", x=0.02, y=0.995, ha="left", fontsize=14)
+        _rescale_diagonal(fig, len(names))
+        _title_and_legend(fig, title or f"Galaxy {gid}: posteriors of every backend", handles,
+                          legend_title="1σ and 2σ contours")
         return save_figure(fig, path, pdf=pdf)
 
 
@@ -283,7 +326,7 @@ def plot_sed(obs: dict, ppc: dict, path, truth: dict | None = None, title: str |
             ax.fill_between(w[sel], r["spec_p16"][sel] * MAGGIE_TO_UJY, r["spec_p84"][sel] * MAGGIE_TO_UJY,
                             color=c, alpha=0.18, lw=0)
             ax.plot(w[sel], r["spec_p50"][sel] * MAGGIE_TO_UJY, color=c, lw=0.8, alpha=0.9,
-                    label=f"{backend_label(b)} ({r['n_draws']} draws)")
+                    label=f"{backend_label(b)} ({_n_draws(r['n_draws'])})")
             ys.append(r["spec_p50"][sel] * MAGGIE_TO_UJY)
             p50 = np.asarray(r["phot_p50"], float)
             yerr = np.vstack([p50 - r["phot_p16"], r["phot_p84"] - p50]) * MAGGIE_TO_UJY

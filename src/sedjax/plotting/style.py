@@ -89,15 +89,29 @@ def figure_style():
     return matplotlib.rc_context(RC)
 
 
+def _lookup(name: str) -> tuple[str, str]:
+    if name in QUANTITIES:
+        return QUANTITIES[name]
+    if name.startswith("lum_") and name.endswith("_lsun"):  # nebular line luminosities
+        line = name[4:-5].replace("_", " ")
+        return (rf"$L(\mathrm{{{line}}})$", r"$L_\odot$")
+    return (name.replace("_", " "), "")
+
+
 def symbol(name: str) -> str:
     """Short symbol of a quantity (its name when unknown)."""
-    return QUANTITIES.get(name, (name.replace("_", " "), ""))[0]
+    return _lookup(name)[0]
 
 
 def label(name: str) -> str:
     """Axis label "symbol [unit]" (no brackets for dimensionless quantities)."""
-    sym, unit = QUANTITIES.get(name, (name.replace("_", " "), ""))
+    sym, unit = _lookup(name)
     return f"{sym} [{unit}]" if unit else sym
+
+
+def is_log_quantity(name: str) -> bool:
+    """Quantities spanning decades (drawn on log axes, scatter statistics in dex)."""
+    return name in LOG_QUANTITIES or (name.startswith("lum_") and name.endswith("_lsun"))
 
 
 def backend_label(name: str) -> str:
@@ -120,12 +134,14 @@ def order_backends(names) -> list[str]:
 
 
 def order_quantities(names) -> list[str]:
-    """Free parameters in their table order first, then derived quantities (model order)."""
+    """Free parameters in their given order, then derived quantities (model order), then
+    line luminosities."""
     from ..model import DERIVED_NAMES
 
     names = list(dict.fromkeys(names))
-    free = [n for n in names if n not in DERIVED_NAMES]
-    return free + [n for n in DERIVED_NAMES if n in names]
+    lines = [n for n in names if n.startswith("lum_")]
+    free = [n for n in names if n not in DERIVED_NAMES and n not in lines]
+    return free + [n for n in DERIVED_NAMES if n in names] + lines
 
 
 def fmt_seconds(t: float) -> str:

@@ -1,0 +1,41 @@
+"""Figures of the sedjax workflow: one small module per figure family.
+
+Every ``plot_*`` function takes loaded results (dicts, DataFrames, FitResults) and a
+PNG path, writes the PNG (and, with ``pdf=True``, a PDF beside it) and returns the paths
+written. No function reads workflow files or computes model quantities: scripts load the
+results, :mod:`sedjax.ppc` / :mod:`sedjax.gradfield` compute.
+
+=====================  =====================================================
+module                 figures
+=====================  =====================================================
+``benchmarks``         :func:`plot_jit_speedup`, :func:`plot_vmap_throughput`,
+                       :func:`plot_sampler_compile`
+``gradfield``          :func:`plot_grad_field`
+``posterior``          :func:`plot_corner`, :func:`plot_corner_all`, :func:`plot_sed`
+``recovery``           :func:`plot_recovery` (+ :func:`recovery_stats`)
+``calibration``        :func:`plot_calibration`, :func:`plot_backend_comparison`
+``report``             the summary tables (Markdown + HTML) of rule ``report``
+``style``              labels with units, backend colours, saving
+=====================  =====================================================
+"""
+
+from .benchmarks import plot_jit_speedup, plot_sampler_compile, plot_vmap_throughput
+from .calibration import backend_metrics, plot_backend_comparison, plot_calibration
+from .gradfield import plot_grad_field
+from .posterior import plot_corner, plot_corner_all, plot_sed
+from .recovery import plot_recovery, recovery_stats
+
+__all__ = [
+    "backend_metrics",
+    "plot_backend_comparison",
+    "plot_calibration",
+    "plot_corner",
+    "plot_corner_all",
+    "plot_grad_field",
+    "plot_jit_speedup",
+    "plot_recovery",
+    "plot_sampler_compile",
+    "plot_sed",
+    "plot_vmap_throughput",
+    "recovery_stats",
+]
