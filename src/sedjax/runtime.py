@@ -47,16 +47,18 @@ def cache_dir_for_host(root, platform: str) -> Path:
 
     accel = platform
     if platform == "gpu":
-        accel = "gpu-" + (os.environ.get("CUDA_VISIBLE_DEVICES", "") or "any")
+        # the model of the GPU this job was given (first visible device), not the node's list
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")[0].strip()
+        accel = "gpu-unknown"
         try:
             import subprocess
 
-            out = subprocess.run(
-                ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                capture_output=True, text=True, timeout=20,
-            ).stdout.strip().splitlines()
+            cmd = ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"]
+            if visible:
+                cmd += ["-i", visible]
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout.strip().splitlines()
             if out:
-                accel = "gpu-" + out[0]
+                accel = "gpu-" + out[0].strip()
         except Exception:
             pass
     key = hashlib.sha256(f"{cpu_model()}|{accel}".encode()).hexdigest()[:16]
@@ -101,4 +103,8 @@ def configure_jax(device: str = "cpu", threads: int | None = None, cache_root=".
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
     if device == "gpu":
         jax.config.update("jax_default_matmul_precision", "highest")
+        if not gpu_available():
+            logging.getLogger("sedjax.runtime").warning(
+                "device 'gpu' requested but JAX sees no GPU on %s: running on CPU", os.uname().nodename
+            )
     return {"device": device, "threads": n, "compilation_cache": str(cache) if cache else None}
