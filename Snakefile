@@ -20,6 +20,10 @@ include: "workflow/rules/nebular.smk"
 include: "workflow/rules/mock.smk"
 include: "workflow/rules/fits.smk"
 include: "workflow/rules/benchmarks.smk"
+include: "workflow/rules/batch.smk"
+include: "workflow/rules/bench_sampler.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"
 include: "workflow/rules/device.smk"
 
 

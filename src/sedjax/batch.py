@@ -298,8 +298,8 @@ class BatchResult:
             derived={k: v[i] for k, v in self.derived.items()},
             diagnostics={k: v[i] for k, v in self.diagnostics.items()},
             timings={
-                "compile_s": float(c.get("compile_s", self.compile_s)),
-                "run_s": float(self.run_s[i]),
+                "compile_s": float(self.compile_s),  # the batch program's (once for all chunks)
+                "run_s": float(self.run_s[i]),  # this galaxy's share of its chunk's run
                 "chunk_run_s": float(c.get("run_s", np.nan)),
             },
             status=str(self.status[i]),

@@ -99,6 +99,7 @@ def bench_sampler(
     mode: str = "fast",
     sys_frac: float = 0.0,
     galaxy_id=None,
+    log=None,
 ) -> dict:
     """Cold vs warm time-to-posterior of every backend on one galaxy.
 
@@ -110,6 +111,7 @@ def bench_sampler(
     options : {backend: Opts overrides}; NUTS defaults to :data:`DEFAULT_OPTIONS`
     seed : PRNG seed (the same key for every backend)
     warm_repeats : warm calls timed per backend (median and IQR reported)
+    log : optional callable ``log(message)`` told after each backend (progress)
 
     Returns
     -------
@@ -140,6 +142,11 @@ def bench_sampler(
             out["backends"][name] = bench_backend(name, target, data, opts, key, warm_repeats, model.spec.free_params)
         except Exception as exc:  # record and go on with the other backends
             out["backends"][name] = {"error": _error_record(exc)}
+        if log is not None:
+            r = out["backends"][name]
+            log(f"{name}: error {r['error']['type']}: {r['error']['message']}" if r.get("error") else
+                f"{name}: cold {r['cold_s']:.2f} s (compile {r['compile_s']:.2f} s), "
+                f"warm {r['warm']['median_s']:.3f} s, status {r.get('status')}")
     out["total_s"] = time.perf_counter() - t0
     n = out["backends"].get("nuts") or {}
     if n and not n.get("error"):

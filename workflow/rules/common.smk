@@ -34,4 +34,7 @@ def final_outputs():
         "results/mock/catalog.parquet",
         "results/fits/single/summary.parquet",
         *expand("results/benchmarks/{device}/summary.json", device=config["benchmarks"]["devices"]),
+        *batch_outputs(),
+        *figure_outputs(),
+        *report_outputs(),
     ]

@@ -253,18 +253,20 @@ def plot_sampler_compile(sampler: dict, path, pdf: bool = True) -> list[str]:
             ax0.set_ylabel("wall time [s]")
             ax0.set_title(f"NUTS: {o.get('n_chains', '?')} chains, {o.get('n_warmup', '?')} warm-up + "
                           f"{o.get('n_samples', '?')} draws")
-            ax0.legend(loc="upper right")
+            ax0.legend(loc="upper left", ncol=2, fontsize=8)
             ax0.grid(axis="x", visible=False)
             lo, hi = ax0.get_ylim()
-            ax0.set_ylim(0, hi * 1.25)
+            ax0.set_ylim(0, hi * 1.45)
         else:
             note(ax0, "NUTS not benchmarked")
         # right: cold vs warm per backend
         width = 0.8 / (2 * len(devices))
         names = order_backends(set().union(*[(_get(sampler[d], "backends") or {}).keys() for d in devices]))
         errors = []
+        hatches = ["", "//", "\\\\", ".."]
         for di, dev in enumerate(devices):
             bk = _get(sampler[dev], "backends") or {}
+            hatch = hatches[di % len(hatches)]
             for bi, name in enumerate(names):
                 r = bk.get(name)
                 if not r or r.get("error"):
@@ -275,17 +277,20 @@ def plot_sampler_compile(sampler: dict, path, pdf: bool = True) -> list[str]:
                 x0 = bi - 0.4 + width * (2 * di)
                 cold, warm = r.get("cold_s"), _get(r, "warm", "median_s")
                 if cold is not None:
-                    ax1.bar(x0 + width / 2, cold, width, color=color, alpha=0.45, edgecolor=color,
+                    ax1.bar(x0 + width / 2, cold, width, color=color, alpha=0.45, edgecolor=color, hatch=hatch,
                             label="cold: trace + compile + run" if bi == 0 and di == 0 else None)
                 if warm is not None:
-                    ax1.bar(x0 + 1.5 * width, warm, width, color=color,
+                    ax1.bar(x0 + 1.5 * width, warm, width, color=color, hatch=hatch, edgecolor="white",
                             label="warm: run (same shapes)" if bi == 0 and di == 0 else None)
                     if cold:
                         ax1.annotate(f"{cold / warm:.0f}×" if cold / warm >= 10 else f"{cold / warm:.2g}×",
                                      (x0 + width, cold), xytext=(0, 3), textcoords="offset points",
                                      ha="center", va="bottom", fontsize=7)
         ax1.set_yscale("log")
-        lab = [backend_label(n) for n in names]
+        lab = []
+        for n in names:
+            st = {(_get(sampler[d], "backends", n) or {}).get("status") for d in devices} - {None, "ok"}
+            lab.append(backend_label(n) + (f"\n[{'/'.join(sorted(st))}]" if st else ""))
         if len(devices) > 1:
             lab = [f"{b}\n({'/'.join(d.upper() for d in devices)})" for b in lab]
         ax1.set_xticks(range(len(names)), lab)

@@ -37,6 +37,21 @@ def _col(df: pd.DataFrame, candidates, what: str) -> str:
     raise KeyError(f"no {what} column (looked for {list(candidates)}) in columns {list(df.columns)}")
 
 
+COVERAGE_ALIASES = {"coverage_68": "cov68", "coverage_95": "cov95", "n_galaxies": "n"}
+
+
+def normalise_coverage(coverage: pd.DataFrame) -> pd.DataFrame:
+    """The coverage table with canonical column names: ``backend``, ``parameter``,
+    ``cov68``, ``cov95``, ``n`` (accepts ``coverage_68``, ``coverage_95``, ``n_galaxies``
+    and the parameter-column spellings of :data:`PARAM_COLUMNS`)."""
+    df = coverage.rename(columns={k: v for k, v in COVERAGE_ALIASES.items() if k in coverage.columns
+                                  and v not in coverage.columns})
+    pcol = _col(df, PARAM_COLUMNS, "parameter")
+    if pcol != "parameter":
+        df = df.rename(columns={pcol: "parameter"})
+    return df
+
+
 def rank_bins(n: int) -> int:
     """Histogram bins for ``n`` ranks: about five per bin, between 3 and 10."""
     return int(max(3, min(10, n // 5)))
@@ -50,7 +65,8 @@ def plot_calibration(coverage: pd.DataFrame, ranks: pd.DataFrame | None, path, p
     (column), with the uniform expectation ±1σ; a calibrated posterior gives flat
     histograms, an over-confident one a U shape, an under-confident one a hump.
     """
-    pcol = _col(coverage, PARAM_COLUMNS, "parameter")
+    coverage = normalise_coverage(coverage)
+    pcol = "parameter"
     backends = order_backends(coverage["backend"].astype(str).unique())
     params = order_quantities(coverage[pcol].astype(str).unique())
     if ranks is not None and len(ranks):
@@ -71,8 +87,8 @@ def plot_calibration(coverage: pd.DataFrame, ranks: pd.DataFrame | None, path, p
             if np.isfinite(n_med) and n_med > 0:
                 s = 2 * np.sqrt(nominal * (1 - nominal) / n_med)
                 ax.axhspan(nominal - s, min(nominal + s, 1.0), color="0.5", alpha=0.15, lw=0,
-                           label=f"±2σ for n = {n_med:.0f}")
-            ax.axhline(nominal, color="0.2", lw=1, ls="--", label=f"nominal {nominal:.2f}")
+                           label=f"nominal ±2σ (binomial, n = {n_med:.0f})")
+            ax.axhline(nominal, color="0.2", lw=1, ls="--", label="nominal level")
             for bi, b in enumerate(backends):
                 sub = coverage[coverage["backend"].astype(str) == b].set_index(pcol)
                 y = np.array([sub[col].get(p, np.nan) for p in params], float)
@@ -84,8 +100,8 @@ def plot_calibration(coverage: pd.DataFrame, ranks: pd.DataFrame | None, path, p
             ax.grid(axis="x", visible=False)
         axc[0].set_ylabel("fraction of truths inside")
         h, lab = axc[1].get_legend_handles_labels()
-        top.legend(h, lab, loc="center right", bbox_to_anchor=(1.0, 0.55), fontsize=9)
-        top.subplots_adjust(left=0.07, right=0.86, bottom=0.3, top=0.9, wspace=0.05)
+        top.legend(h, lab, loc="center left", bbox_to_anchor=(0.81, 0.6), fontsize=9)
+        top.subplots_adjust(left=0.07, right=0.8, bottom=0.27, top=0.92, wspace=0.05)
         # rank histograms
         if ranks is None or not len(ranks):
             ax = bottom.subplots()
@@ -104,11 +120,12 @@ def plot_calibration(coverage: pd.DataFrame, ranks: pd.DataFrame | None, path, p
                         ax.spines[side].set_visible(False)
                     if r.size:
                         k = rank_bins(r.size)
-                        ax.hist(np.clip(r, 0, 1), bins=k, range=(0, 1), color=backend_color(b, bi), alpha=0.8)
+                        ax.hist(np.clip(r, 0, 1), bins=k, range=(0, 1), color=backend_color(b, bi), alpha=0.75,
+                                zorder=2)
                         e = r.size / k
                         ax.axhspan(e - np.sqrt(e * (1 - 1 / k)), e + np.sqrt(e * (1 - 1 / k)), color="0.5",
-                                   alpha=0.2, lw=0)
-                        ax.axhline(e, color="0.2", lw=0.7, ls="--")
+                                   alpha=0.25, lw=0, zorder=0)
+                        ax.axhline(e, color="0.2", lw=0.7, ls="--", zorder=3)
                         ax.set_ylim(0, max(2.2 * e, ax.get_ylim()[1]))
                     else:
                         ax.text(0.5, 0.5, "–", ha="center", va="center", transform=ax.transAxes, color="0.5")
@@ -117,8 +134,8 @@ def plot_calibration(coverage: pd.DataFrame, ranks: pd.DataFrame | None, path, p
                     if pi == 0:
                         ax.set_ylabel(backend_label(b), rotation=0, ha="right", va="center", fontsize=9)
             bottom.suptitle("Rank of the truth within each posterior (x: 0 → 1; dashed: uniform ±1σ)",
-                            fontsize=10, y=0.99)
-            bottom.subplots_adjust(left=0.1, right=0.98, bottom=0.03, top=0.82, wspace=0.08, hspace=0.12)
+                            fontsize=10, y=0.995)
+            bottom.subplots_adjust(left=0.1, right=0.98, bottom=0.03, top=0.86, wspace=0.08, hspace=0.12)
         return save_figure(fig, path, pdf=pdf)
 
 
@@ -165,8 +182,9 @@ def backend_metrics(batch: dict, throughput: dict | None = None, coverage: pd.Da
             "cov95": np.nan,
         }
         if coverage is not None and len(coverage):
-            pcol = _col(coverage, PARAM_COLUMNS, "parameter")
-            sub = coverage[coverage["backend"].astype(str) == b]
+            cov = normalise_coverage(coverage)
+            pcol = "parameter"
+            sub = cov[cov["backend"].astype(str) == b]
             if free_params is not None:
                 sub = sub[sub[pcol].astype(str).isin(list(free_params))]
             for c in ("cov68", "cov95"):
@@ -215,12 +233,21 @@ def plot_backend_comparison(batch: dict, path, throughput: dict | None = None, c
         axes[1].set_title("Coverage: 68% (filled, --) and 95% (open, ··)")
         axes[2].set_ylabel("median |median − truth| / std(truth)")
         axes[2].set_title("Point accuracy (prior-spread units)")
-        axes[2].set_ylim(bottom=0)
-        for ax in axes:
+        from matplotlib.ticker import FuncFormatter
+
+        t = m["time_per_galaxy_s"].to_numpy(float)
+        t = t[np.isfinite(t) & (t > 0)]
+        for ax, col in zip(axes, ("mean_abs_z", None, "norm_err")):
             ax.set_xscale("log")
             ax.set_xlabel("time per galaxy [s] (batched, compile excluded)")
-        if axes[0].get_ylim()[0] > 0:
-            axes[0].set_ylim(bottom=0)
+            if t.size:
+                ax.set_xlim(t.min() / 2.5, t.max() * 2.5)
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+            if col is not None:
+                v = m[col].to_numpy(float)
+                top = np.nanmax(v) if np.isfinite(v).any() else 1.0
+                ax.set_ylim(0, max(top * 1.18, 1.0 if col == "mean_abs_z" else 0.0) or 1.0)
         fig.legend(handles=handles, loc="lower center", ncol=min(6, max(len(handles), 1)),
                    bbox_to_anchor=(0.5, -0.01))
         fig.tight_layout(rect=(0, 0.08, 1, 1))

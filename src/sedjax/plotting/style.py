@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")  # files only; never a display
+if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
+    matplotlib.use("Agg")  # workflow jobs write files only; an explicit MPLBACKEND wins
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -134,14 +136,18 @@ def order_backends(names) -> list[str]:
 
 
 def order_quantities(names) -> list[str]:
-    """Free parameters in their given order, then derived quantities (model order), then
-    line luminosities."""
+    """Canonical order: free parameters (SFH, metallicity, dust, redshift, as in
+    :data:`QUANTITIES`), then derived quantities, then line luminosities; names unknown
+    to :data:`QUANTITIES` keep their given order after the known ones of their group."""
     from ..model import DERIVED_NAMES
 
     names = list(dict.fromkeys(names))
+    rank = {n: i for i, n in enumerate(QUANTITIES)}
     lines = [n for n in names if n.startswith("lum_")]
-    free = [n for n in names if n not in DERIVED_NAMES and n not in lines]
-    return free + [n for n in DERIVED_NAMES if n in names] + lines
+    derived = [n for n in names if n in DERIVED_NAMES]
+    free = [n for n in names if n not in lines and n not in derived]
+    key = lambda n: rank.get(n, len(rank))  # noqa: E731 (stable: unknown names keep their order)
+    return sorted(free, key=key) + [n for n in DERIVED_NAMES if n in derived] + lines
 
 
 def fmt_seconds(t: float) -> str:

@@ -1,0 +1,152 @@
+# Catalogue fits, vmapped over galaxies (sedjax.batch.fit_batch), their merge, the
+# coverage / SBC-rank calibration and the batched-vs-looped benchmark.
+#
+#   results/fits/batch/{backend}/chunk_{i}.h5     one chunk of galaxies, one backend
+#   results/fits/batch/{backend}.parquet          one row per galaxy (+ truths)
+#   results/fits/batch/{backend}_throughput.json  galaxies/s (compile excluded), compile s
+#   results/calibration/{coverage,ranks}.parquet  coverage and rank statistics
+#   results/benchmarks/cpu/batch_{backend}.json   batched vs looped fit()
+#
+# Config (config["batch"]): catalogue_size (first N mock galaxies), chunk_size (galaxies
+# per compiled call and per job; the number of chunks is known from the config),
+# bench_galaxies, backend_options (per backend, field by field over backend_options),
+# device (cpu | gpu: the conda env and the local gpu resource).
+#
+# GPU: fit_batch declares gpu=0 for local CPU runs (device: cpu); the slurm-gpu profile's
+# set-resources (profiles/slurm-gpu/config.yaml) sends fit_batch to the GPU partition with
+# gpu: 1 and 8 threads, and scripts/fit_batch.py then runs JAX on the GPU (falling back
+# to the CPU, with a warning, when JAX sees none). For --use-conda on GPU nodes set
+# batch.device: gpu so that the job gets the CUDA environment.
+# (Helpers are lambdas, not defs: `snakemake --lint` flags def + rule in one file.)
+
+import math
+
+BATCH_DEFAULTS = {"catalogue_size": 40, "chunk_size": 20, "bench_galaxies": 8, "backend_options": {}, "device": "cpu", "rank_bins": 10}
+
+batch_cfg = lambda key: config.get("batch", {}).get(key, BATCH_DEFAULTS[key])
+
+# galaxies fitted: the first catalogue_size of the mock (never more than it has)
+batch_n_galaxies = lambda: min(int(batch_cfg("catalogue_size")), int(config["mock"]["n_galaxies"]))
+
+batch_n_chunks = lambda: math.ceil(batch_n_galaxies() / min(int(batch_cfg("chunk_size")), batch_n_galaxies()))
+
+# backend options: batch.backend_options[backend] field by field over backend_options[backend]
+batch_options = lambda backend: {
+    **config.get("backend_options", {}).get(backend, {}),
+    **(batch_cfg("backend_options") or {}).get(backend, {}),
+}
+
+batch_chunk_files = lambda backend: expand(
+    "results/fits/batch/{backend}/chunk_{i}.h5", backend=backend, i=range(batch_n_chunks())
+)
+
+# everything the batch rules build (for final_outputs())
+batch_outputs = lambda: [
+    *expand("results/fits/batch/{backend}.parquet", backend=config["backends"]),
+    *expand("results/fits/batch/{backend}_throughput.json", backend=config["backends"]),
+    "results/calibration/coverage.parquet",
+    "results/calibration/ranks.parquet",
+    *expand("results/benchmarks/cpu/batch_{backend}.json", backend=config["backends"]),
+]
+
+
+rule fit_batch:
+    """One chunk of the mock catalogue, one backend: jit(vmap(backend)) over its galaxies."""
+    input:
+        ssp=ssp_path(),
+        catalog="results/mock/catalog.parquet",
+    output:
+        "results/fits/batch/{backend}/chunk_{i}.h5",
+    log:
+        "logs/fit_batch/{backend}/chunk_{i}.log",
+    wildcard_constraints:
+        backend="|".join(BACKEND_NAMES),
+        i=r"\d+",
+    params:
+        model=lambda wildcards: config["model"],
+        mock_redshift=lambda wildcards: config["mock"].get("redshift"),
+        fit=lambda wildcards: config["fit"],
+        options=lambda wildcards: batch_options(wildcards.backend),
+        catalogue_size=lambda wildcards: batch_n_galaxies(),
+        chunk_size=lambda wildcards: batch_cfg("chunk_size"),
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=lambda wildcards: 1 if batch_cfg("device") == "gpu" else 0,
+    conda:
+        ENV_GPU if batch_cfg("device") == "gpu" else ENV_CPU
+    script:
+        "../../scripts/fit_batch.py"
+
+
+rule merge_batch:
+    """All chunks of one backend -> one row per galaxy (percentiles, truth ranks, diagnostics, truths)."""
+    input:
+        chunks=lambda wildcards: batch_chunk_files(wildcards.backend),
+        catalog="results/mock/catalog.parquet",
+    output:
+        table="results/fits/batch/{backend}.parquet",
+        throughput="results/fits/batch/{backend}_throughput.json",
+    log:
+        "logs/merge_batch/{backend}.log",
+    wildcard_constraints:
+        backend="|".join(BACKEND_NAMES),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    conda:
+        ENV_CPU
+    script:
+        "../../scripts/merge_batch.py"
+
+
+rule calibration:
+    """Coverage of the 68% / 95% intervals and SBC rank uniformity per backend and parameter."""
+    input:
+        tables=expand("results/fits/batch/{backend}.parquet", backend=config["backends"]),
+    output:
+        coverage="results/calibration/coverage.parquet",
+        ranks="results/calibration/ranks.parquet",
+    log:
+        "logs/calibration.log",
+    params:
+        backends=config["backends"],
+        n_bins=batch_cfg("rank_bins"),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENV_CPU
+    script:
+        "../../scripts/calibration.py"
+
+
+rule bench_batch:
+    """Throughput of the batched fit vs a loop of per-galaxy fit() on the same galaxies (CPU)."""
+    input:
+        ssp=ssp_path(),
+        catalog="results/mock/catalog.parquet",
+    output:
+        "results/benchmarks/cpu/batch_{backend}.json",
+    log:
+        "logs/benchmarks/cpu/batch_{backend}.log",
+    wildcard_constraints:
+        backend="|".join(BACKEND_NAMES),
+    params:
+        model=lambda wildcards: config["model"],
+        mock_redshift=lambda wildcards: config["mock"].get("redshift"),
+        fit=lambda wildcards: config["fit"],
+        options=lambda wildcards: batch_options(wildcards.backend),
+        n_galaxies=lambda wildcards: batch_cfg("bench_galaxies"),
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=0,
+    conda:
+        ENV_CPU
+    script:
+        "../../scripts/bench_batch.py"

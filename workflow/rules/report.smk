@@ -1,0 +1,42 @@
+# Summary of the run: results/summary.md and results/summary.html (key tables with
+# relative links to the figures). The Snakemake HTML report of the figures:
+#   snakemake --report results/report.html
+# Needs figures.smk and bench_sampler.smk (figure_outputs, batch_backends, bench_devices).
+
+# report_outputs(): what rule all needs for the summary
+report_outputs = lambda: ["results/summary.md", "results/summary.html"]
+
+
+rule report:
+    """Key tables (benchmark ratios, sampler cold/warm, backend throughput and coverage, recovery scatter) + figure links."""
+    input:
+        figures=figure_outputs(),
+        bench=expand("results/benchmarks/{device}/summary.json", device=bench_devices()),
+        sampler=expand("results/benchmarks/{device}/sampler.json", device=bench_devices()),
+        single="results/fits/single/summary.parquet",
+        batch=expand("results/fits/batch/{backend}.parquet", backend=batch_backends()),
+        throughput=expand("results/fits/batch/{backend}_throughput.json", backend=batch_backends()),
+        coverage="results/calibration/coverage.parquet",
+    output:
+        md="results/summary.md",
+        html="results/summary.html",
+    log:
+        "logs/report.log",
+    params:
+        summary=lambda wildcards: {
+            "ssp": config["ssp"]["name"],
+            "sfh": config["model"].get("sfh", "dpl"),
+            "dust_law": config["model"].get("dust_law", "powerlaw"),
+            "bands": config["model"]["bands"],
+            "n_galaxies": config["mock"]["n_galaxies"],
+            "backends": config["backends"],
+            "mode": config["fit"]["mode"],
+        },
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    conda:
+        ENV_CPU
+    script:
+        "../../scripts/report_summary.py"
