@@ -369,6 +369,9 @@ class BatchResult:
                 fields = ("index", "n_galaxies", "compile_s", "run_s", "convert_s", "wall_s", "gal_per_s")
                 for k in fields:
                     g.create_dataset(k, data=np.asarray([c[k] for c in self.chunks], dtype=np.float64 if k not in ("index", "n_galaxies") else np.int64))
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> the usual permissions
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):

@@ -28,7 +28,7 @@ class PathfinderOpts:
     """
 
     n_samples: int = 1000
-    n_paths: int = 4
+    n_paths: int = 8
     n_elbo_samples: int = 200
     maxiter: int = 30
     maxcor: int = 10
