@@ -46,8 +46,9 @@ batch_outputs = lambda: [
     *expand("results/fits/batch/{backend}_throughput.json", backend=config["backends"]),
     "results/calibration/coverage.parquet",
     "results/calibration/ranks.parquet",
-    *expand("results/benchmarks/cpu/batch_{backend}.json", backend=config["backends"]),
 ]
+# bench_batch (batched vs looped fit, ~9 min on 2 cores) is built on request:
+#   snakemake --cores 2 results/benchmarks/cpu/batch_nuts.json
 
 
 rule fit_batch:
