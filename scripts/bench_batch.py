@@ -18,7 +18,7 @@ parameters) is recorded as a consistency check.
 from sedjax.runtime import configure_jax, setup_logging
 
 smk = snakemake  # noqa: F821
-runtime = configure_jax("cpu", threads=smk.threads)
+runtime = configure_jax("cpu", threads=1)  # one XLA worker: see sedjax.runtime._start_cpu_client
 
 import time  # noqa: E402
 

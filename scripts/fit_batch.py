@@ -14,7 +14,9 @@ from sedjax.runtime import configure_jax, setup_logging
 
 smk = snakemake  # noqa: F821 (the snakemake object)
 want_gpu = int(smk.resources.get("gpu", 0) or 0) > 0
-runtime = configure_jax("gpu" if want_gpu else "cpu", threads=smk.threads)
+# on the CPU one XLA worker: batched LAPACK in the fits can deadlock a larger pool under
+# jaxlib 0.10 (sedjax.runtime._start_cpu_client); CPU parallelism comes from chunks as jobs
+runtime = configure_jax("gpu" if want_gpu else "cpu", threads=smk.threads if want_gpu else 1)
 
 import time  # noqa: E402
 

@@ -3,7 +3,7 @@
 from sedjax.runtime import configure_jax, setup_logging
 
 smk = snakemake  # noqa: F821 (the snakemake object)
-configure_jax("cpu", threads=smk.threads)
+configure_jax("cpu", threads=1)  # one XLA worker: see sedjax.runtime._start_cpu_client
 
 import time  # noqa: E402
 

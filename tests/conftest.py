@@ -3,6 +3,11 @@ import os
 import jax
 import pytest
 
+from sedjax.runtime import configure_jax
+
+# one XLA CPU worker, as the workflow's fit jobs: jaxlib 0.10's batched LAPACK kernels can
+# deadlock a larger pool (sedjax.runtime._start_cpu_client)
+configure_jax("cpu", threads=1, cache_root=None)
 jax.config.update("jax_enable_x64", True)
 
 DEFAULT_BANDS = ["sdss_u", "sdss_g", "sdss_r", "sdss_i", "sdss_z"]

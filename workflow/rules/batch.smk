@@ -70,7 +70,7 @@ rule fit_batch:
         options=lambda wildcards: batch_options(wildcards.backend),
         catalogue_size=lambda wildcards: batch_n_galaxies(),
         chunk_size=lambda wildcards: batch_cfg("chunk_size"),
-    threads: 2
+    threads: 1  # CPU: one XLA worker (batched LAPACK deadlock in jaxlib 0.10); chunks run side by side
     resources:
         mem_mb=8000,
         runtime=120,
@@ -142,7 +142,7 @@ rule bench_batch:
         fit=lambda wildcards: config["fit"],
         options=lambda wildcards: batch_options(wildcards.backend),
         n_galaxies=lambda wildcards: batch_cfg("bench_galaxies"),
-    threads: 2
+    threads: 1  # one XLA worker, as fit_batch
     resources:
         mem_mb=8000,
         runtime=60,

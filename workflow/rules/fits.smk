@@ -14,7 +14,7 @@ rule fit_single:
         model=lambda wildcards: config["model"],
         fit=lambda wildcards: config["fit"],
         options=lambda wildcards: config["backend_options"].get(wildcards.backend, {}),
-    threads: 2
+    threads: 1  # one XLA worker (batched LAPACK deadlock in jaxlib 0.10); fits run side by side
     resources:
         mem_mb=8000,
         runtime=60,
