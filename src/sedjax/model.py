@@ -32,7 +32,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from . import cosmology, dust, igm
 from .constants import AB_ZEROPOINT_CGS, L_SUN_ERG_S, MPC_CM, T_BIRTH_CLOUD_GYR
@@ -65,12 +64,16 @@ class FastTables(NamedTuple):
 
     Attributes
     ----------
-    ssp_band_flux : (n_met · n_age, n_band · n_subbins) observed maggies per M☉ formed that
-        each SSP (metallicity-major) contributes through each sub-bin of each band (no dust)
+    young_band_flux : (n_young, n_met · n_band · n_subbins) observed maggies per M☉ formed
+        that each SSP of the ages that can hold birth-cloud mass (``AgeBins.n_young_ages``)
+        contributes through each sub-bin of each band (no dust), metallicity-major columns
+    old_band_flux : (n_old, n_met · n_band · n_subbins) the same for the ages that can hold
+        older mass (``AgeBins.first_old_age`` onwards)
     wave_eff_rest_aa : (n_band, n_subbins) rest wavelength at which dust is evaluated
     """
 
-    ssp_band_flux: jax.Array
+    young_band_flux: jax.Array
+    old_band_flux: jax.Array
     wave_eff_rest_aa: jax.Array
 
 
@@ -145,20 +148,25 @@ class SEDModel:
         self.z_range = (float(z_lo), float(z_hi))
         self.grid = make_integration_grid(ssp.ssp_wave, self.filters, z_lo, z_hi, oversample)
         i0, i1 = self.grid.native_slice
-        self._wave_nat = jnp.asarray(ssp.ssp_wave[i0:i1], self.dtype)
-        self._flux_nat = jnp.asarray(ssp.ssp_flux[:, :, i0:i1], self.dtype)
         t_min = float(cosmology.age_of_universe_gyr(self.z_range[1]))
-        self._bins = make_age_bins(ssp.ssp_lg_age_gyr, t_narrow_gyr=min(0.5, 0.3 * t_min))
+        t_max = float(cosmology.age_of_universe_gyr(self.z_range[0]))
+        self._t_narrow_gyr = min(0.5, 0.3 * t_min)
+        # ages whose bin starts before the Big Bang at every supported z are dropped
+        self._bins = make_age_bins(ssp.ssp_lg_age_gyr, t_narrow_gyr=self._t_narrow_gyr, max_age_gyr=t_max)
+        n_age = self._bins.n_age
+        self._n_young, self._first_old = self._bins.n_young_ages, self._bins.first_old_age
+        self._wave_nat = jnp.asarray(ssp.ssp_wave[i0:i1], self.dtype)
+        self._flux_nat = jnp.asarray(ssp.ssp_flux[:, :n_age, i0:i1], self.dtype)
         # ages whose bin starts below 10 Myr: the only ones that can hold young mass
         self._ssp_lgmet = jnp.asarray(ssp.ssp_lgmet, self.dtype)
         self._lg_zsun = math.log10(ssp.zsun)
         self._age_gyr = jnp.asarray(self._bins.age_gyr, self.dtype)
         self._mass_remaining = (
-            None if ssp.ssp_mass_remaining is None else jnp.asarray(ssp.ssp_mass_remaining, self.dtype)
+            None if ssp.ssp_mass_remaining is None else jnp.asarray(ssp.ssp_mass_remaining[:, :n_age], self.dtype)
         )
         self._lines = None
         if emission_lines is not None:
-            lum = jnp.asarray(emission_lines["ssp_emline_luminosity"], self.dtype)
+            lum = jnp.asarray(emission_lines["ssp_emline_luminosity"][:, :n_age], self.dtype)
             idx = emission_lines["key_line_indices"]
             self._lines = (lum, {k: tuple(v) for k, v in idx.items()})
         prior_z = spec.priors["redshift"]
@@ -233,13 +241,17 @@ class SEDModel:
         seg = jax.vmap(lambda x, i: jax.ops.segment_sum(x, i, num_segments=n_nat), in_axes=(0, None))
         g_nat = seg(gk * (1 - fr), lo) + seg(gk * fr, lo + 1)  # (B, n_nat, K)
         table = jnp.einsum("maj,bjk->mabk", self._flux_nat, g_nat) * self.flux_scale(z)
-        n_met, n_age, n_band = table.shape[0], table.shape[1], table.shape[2]
-        table = table.reshape(n_met * n_age, n_band * self.n_subbins)
+        # age-major rows, (metallicity, band, sub-bin) columns: a call contracts the age
+        # masses first (one matrix-vector product, or one GEMM under vmap), then the two
+        # non-zero metallicity weights
+        table = jnp.moveaxis(table, 1, 0)
+        young = table[: self._n_young].reshape(self._n_young, -1)
+        old = table[self._first_old :].reshape(table.shape[0] - self._first_old, -1)
         wsum = jnp.sum(g_nat, axis=1)
         wave_eff = jnp.einsum("bjk,j->bk", g_nat, self._wave_nat) / jnp.where(wsum > 0, wsum, 1.0)
         centre = jnp.exp(ln_lo + (jnp.arange(self.n_subbins) + 0.5) / self.n_subbins * (ln_hi - ln_lo)) / (1.0 + z)
         wave_eff = jnp.where(wsum > 0, wave_eff, centre)
-        return FastTables(ssp_band_flux=table, wave_eff_rest_aa=wave_eff)
+        return FastTables(young_band_flux=young, old_band_flux=old, wave_eff_rest_aa=wave_eff)
 
     def _photometry_fast(self, p, tables: FastTables):
         mass_young, mass_old = mass_per_age_bin(
@@ -249,9 +261,14 @@ class SEDModel:
             self._bins,
             cosmology.age_of_universe_gyr(p["redshift"]),
         )
-        wma = self._met_age_weights(p, mass_young, mass_old)
+        # young mass sits only in the first ages, old mass only from first_old on: two
+        # contractions over just those rows (under vmap each is one matrix product), then
+        # the metallicity weights
+        w = met_weights(self._lgmet(p), self._ssp_lgmet)
         shape = tables.wave_eff_rest_aa.shape
-        old, young = (wma @ tables.ssp_band_flux).reshape(2, *shape)
+        young = w @ (mass_young[: self._n_young] @ tables.young_band_flux).reshape(w.shape[0], -1)
+        old = w @ (mass_old[self._first_old :] @ tables.old_band_flux).reshape(w.shape[0], -1)
+        young, old = young.reshape(shape), old.reshape(shape)
         t_young, t_old = self._dust(tables.wave_eff_rest_aa.reshape(-1), p)
         return jnp.sum(old * t_old.reshape(shape) + young * t_young.reshape(shape), axis=-1)
 
@@ -306,7 +323,7 @@ class SEDModel:
         z = p["redshift"]
         mass_young, mass_old = self.mass_per_age_bin(p)
         wave = jnp.asarray(self.ssp.ssp_wave, self.dtype)
-        flux = jnp.asarray(self.ssp.ssp_flux, self.dtype)
+        flux = jnp.asarray(self.ssp.ssp_flux[:, : self._bins.n_age], self.dtype)
         lnu = self._rest_lnu_native(p, mass_young, mass_old, flux, wave)
         wave_obs = wave * (1.0 + z)
         fnu = lnu * self.flux_scale(z)

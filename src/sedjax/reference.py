@@ -27,6 +27,7 @@ from .constants import (
     SEC_PER_GYR,
     YR_PER_GYR,
 )
+from .sed import make_age_bins  # static age-bin edges (NumPy)
 
 _GL64 = np.polynomial.legendre.leggauss(64)
 
@@ -151,7 +152,9 @@ def reference_photometry(model, params: dict) -> np.ndarray:
     ``model`` supplies only static set-up (spec, SSP arrays, integration grid, age bins).
     """
     p = {k: float(np.asarray(v)) for k, v in params.items()}
-    spec, ssp, grid, bins = model.spec, model.ssp, model.grid, model._bins
+    spec, ssp, grid = model.spec, model.ssp, model.grid
+    # the full grid of ages (the model drops ages older than the universe; this does not)
+    bins = make_age_bins(ssp.ssp_lg_age_gyr, t_narrow_gyr=model._t_narrow_gyr)
     z = p["redshift"]
     t_obs = age_of_universe_gyr(z)
     sub = sfh_mass(spec.mean_sfh_type, p, bins.edges_gyr, t_obs, bins.n_narrow)

@@ -39,6 +39,9 @@ class AgeBins(NamedTuple):
     age_gyr : (n_age,) grid ages in Gyr
     n_narrow : leading sub-intervals narrow in ln T for every supported redshift (cheap
         quadrature for the dpl SFH, see :func:`sedjax.sfh.dpl_mass_in_age_intervals`)
+
+    ``n_age`` may be fewer than the grid's ages: bins that start before the Big Bang at
+    every supported redshift are dropped (they can hold no mass).
     """
 
     edges_gyr: np.ndarray
@@ -48,16 +51,38 @@ class AgeBins(NamedTuple):
     age_gyr: np.ndarray
     n_narrow: int = 0
 
+    @property
+    def n_young_ages(self) -> int:
+        """Ages [0, n_young_ages) can hold mass younger than the birth-cloud age."""
+        young = np.asarray(self.sub_young) > 0
+        return int(np.max(np.asarray(self.sub_bin)[young])) + 1 if young.any() else 0
+
+    @property
+    def first_old_age(self) -> int:
+        """Ages [first_old_age, n_age) can hold mass older than the birth-cloud age."""
+        old = np.asarray(self.sub_young) == 0
+        return int(np.min(np.asarray(self.sub_bin)[old])) if old.any() else self.n_age
+
 
 def make_age_bins(
-    ssp_lg_age_gyr: np.ndarray, t_bc_gyr: float = T_BIRTH_CLOUD_GYR, t_narrow_gyr: float = 0.0
+    ssp_lg_age_gyr: np.ndarray,
+    t_bc_gyr: float = T_BIRTH_CLOUD_GYR,
+    t_narrow_gyr: float = 0.0,
+    max_age_gyr: float | None = None,
 ) -> AgeBins:
     """Age-bin edges (log-midpoints) with ``t_bc_gyr`` inserted as an extra edge.
 
     ``t_narrow_gyr``: sub-intervals ending at or below this age are flagged as narrow
     (pass ≲ 0.3 × the smallest age of the universe the model supports).
+    ``max_age_gyr``: the oldest possible population (the age of the universe at the lowest
+    supported redshift); grid ages whose bin starts at or beyond it are dropped. The kept
+    bins keep their edges, so the masses are those of the full grid.
     """
     edges = np.asarray(_sfh.age_bin_edges_gyr(np.asarray(ssp_lg_age_gyr)), dtype=np.float64)
+    if max_age_gyr is not None:
+        n_live = max(int(np.sum(edges[:-1] < max_age_gyr)), 1)
+        edges = edges[: n_live + 1]
+        ssp_lg_age_gyr = np.asarray(ssp_lg_age_gyr)[:n_live]
     n_age = edges.size - 1
     bin_of_edge = np.arange(n_age)
     if not np.any(np.isclose(edges, t_bc_gyr, rtol=1e-12, atol=0)) and edges[0] < t_bc_gyr < edges[-1]:
