@@ -14,41 +14,15 @@ For debugging it also runs from the command line::
 
 import argparse
 import json
-import logging
-import sys
-from pathlib import Path
 
-try:
-    from sedjax.nebular import (
-        DEFAULT_LOG_U,
-        DEFAULT_VELOCITY_DISPERSION_KMS,
-        add_nebular_with_lines,
-        write_ssp_with_lines,
-    )
-    from sedjax.ssp import load_ssp
-except ImportError:  # running from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from sedjax.nebular import (
-        DEFAULT_LOG_U,
-        DEFAULT_VELOCITY_DISPERSION_KMS,
-        add_nebular_with_lines,
-        write_ssp_with_lines,
-    )
-    from sedjax.ssp import load_ssp
-
-
-def setup_logging(log_path: str | None) -> None:
-    """Log to log_path (if given) and stderr."""
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_path:
-        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_path, mode="w"))
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        handlers=handlers,
-        force=True,
-    )
+from sedjax.nebular import (
+    DEFAULT_LOG_U,
+    DEFAULT_VELOCITY_DISPERSION_KMS,
+    add_nebular_with_lines,
+    write_ssp_with_lines,
+)
+from sedjax.runtime import setup_logging
+from sedjax.ssp import load_ssp
 
 
 def main(
@@ -59,8 +33,7 @@ def main(
     log_path: str | None,
 ) -> None:
     """Read the stellar grid, add nebular emission at ``log_u``, write ``output``."""
-    setup_logging(log_path)
-    log = logging.getLogger("add_nebular")
+    log = setup_logging(log_path, "add_nebular")
     settings = {
         "input": input_path,
         "output": output,

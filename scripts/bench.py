@@ -9,37 +9,24 @@ so that the compile times measured in-process are real compilations; ``bench_cac
 measures the cache itself in subprocesses with their own temporary directory.
 """
 
-from sedjax.runtime import configure_jax, setup_logging
+import sys
+import time
+
+from sedjax.runtime import start_benchmark_job
 
 smk = snakemake  # noqa: F821 (snakemake object)
 device = smk.wildcards.device
 bench_cfg = smk.params.bench
-runtime = configure_jax(
-    device,
-    threads=smk.threads,
-    cache_root=".jax_cache" if bench_cfg.get("compilation_cache", False) else None,
-)
-
-import platform  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
+name = smk.params.name
+out_path = smk.output[0]
+started = start_benchmark_job(device, smk.threads, bench_cfg, smk.log[0], name, out_path)
+if started is None:  # gpu requested, none visible: skip record written
+    sys.exit(0)
+runtime, log, dtype = started
 
 from sedjax import bench  # noqa: E402
 from sedjax.build import model_from_config  # noqa: E402
-from sedjax.runtime import gpu_available  # noqa: E402
 
-name = smk.params.name
-log = setup_logging(smk.log[0], f"bench_{name}")
-out_path = smk.output[0]
-
-if device == "gpu" and not gpu_available():
-    reason = f"no GPU visible to JAX on {platform.node()}"
-    log.warning("bench_%s on gpu skipped: %s", name, reason)
-    bench.write_json(out_path, {"benchmark": name, "device": device, "skipped": True, "reason": reason,
-                                "provenance": bench.provenance()})
-    sys.exit(0)
-
-dtype = bench_cfg.get("gpu_dtype", "float64") if device == "gpu" else "float64"
 model_cfg = smk.params.model
 cache_at_start = bench.cache_state()
 t0 = time.perf_counter()

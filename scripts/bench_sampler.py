@@ -6,38 +6,25 @@ persistent compilation cache is off here unless ``benchmarks.compilation_cache``
 true, so the cold call measures a real compilation.
 """
 
-from sedjax.runtime import configure_jax, setup_logging
+import sys
+import time
+
+from sedjax.runtime import start_benchmark_job
 
 smk = snakemake  # noqa: F821 (snakemake object)
 device = smk.wildcards.device
-bench_cfg = smk.params.bench
-runtime = configure_jax(
-    device,
-    threads=smk.threads,
-    cache_root=".jax_cache" if bench_cfg.get("compilation_cache", False) else None,
-)
-
-import platform  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
+out_path = smk.output[0]
+started = start_benchmark_job(device, smk.threads, smk.params.bench, smk.log[0], "sampler", out_path)
+if started is None:  # gpu requested, none visible: skip record written
+    sys.exit(0)
+runtime, log, dtype = started
 
 from sedjax import bench  # noqa: E402
 from sedjax.bench_sampler import bench_sampler  # noqa: E402
 from sedjax.build import model_from_config  # noqa: E402
 from sedjax.catalog import read_catalog  # noqa: E402
-from sedjax.runtime import gpu_available  # noqa: E402
-
-log = setup_logging(smk.log[0], "bench_sampler")
-out_path = smk.output[0]
-if device == "gpu" and not gpu_available():
-    reason = f"no GPU visible to JAX on {platform.node()}"
-    log.warning("bench_sampler on gpu skipped: %s", reason)
-    bench.write_json(out_path, {"benchmark": "sampler", "device": device, "skipped": True, "reason": reason,
-                                "provenance": bench.provenance()})
-    sys.exit(0)
 
 cfg = smk.params.cfg
-dtype = bench_cfg.get("gpu_dtype", "float64") if device == "gpu" else "float64"
 t0 = time.perf_counter()
 model = model_from_config(smk.params.model, smk.input.ssp, dtype=dtype)
 cat = read_catalog(smk.input.catalog, model.bands, log=log.warning)

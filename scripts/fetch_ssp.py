@@ -14,35 +14,14 @@ For debugging it also runs from the command line::
 
 import argparse
 import json
-import logging
-import sys
-from pathlib import Path
 
-try:
-    from sedjax.ssp_sources import VALID_SOURCES, build_ssp
-except ImportError:  # running from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from sedjax.ssp_sources import VALID_SOURCES, build_ssp
-
-
-def setup_logging(log_path: str | None) -> None:
-    """Log to log_path (if given) and stderr."""
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_path:
-        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_path, mode="w"))
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        handlers=handlers,
-        force=True,
-    )
+from sedjax.runtime import setup_logging
+from sedjax.ssp_sources import VALID_SOURCES, build_ssp
 
 
 def main(ssp_cfg: dict, output: str, log_path: str | None) -> None:
     """Build the SSP file ``output`` from the config block ``ssp_cfg``."""
-    setup_logging(log_path)
-    log = logging.getLogger("fetch_ssp")
+    log = setup_logging(log_path, "fetch_ssp")
     log.info("ssp config: %s", json.dumps(dict(ssp_cfg), default=str))
     try:
         path = build_ssp(dict(ssp_cfg), output)

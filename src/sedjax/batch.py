@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -41,10 +39,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .atomic import atomic_output
 from .inference import FitResult, assess_status, bind, make_opts
 from .inference.posterior import make_target
 from .inference.result import _json_default
-from .provenance import package_versions
+from .fit import fit_info
 
 FORMAT = "sedjax-batch-v1"
 
@@ -330,53 +329,39 @@ class BatchResult:
             chunks/<field>        (n_chunks,) index, n_galaxies, compile_s, run_s,
                                   convert_s, wall_s, gal_per_s
         """
-        path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".h5", dir=directory)
-        os.close(fd)
         sdt = h5py.string_dtype()
-        try:
-            with h5py.File(tmp, "w") as f:
-                f.attrs["format"] = FORMAT
-                f.attrs["backend"] = self.backend
-                f.attrs["n_galaxies"] = len(self)
-                f.attrs["compile_s"] = float(self.compile_s)
-                f.attrs["param_names"] = json.dumps(list(self.samples))
-                f.attrs["derived_names"] = json.dumps(list(self.derived))
-                f.attrs["meta"] = json.dumps(self.meta, default=_json_default)
-                f.attrs["throughput"] = json.dumps(self.throughput(), default=_json_default)
-                ids = np.asarray(self.ids)
-                if ids.dtype.kind in "iu":
-                    f.create_dataset("ids", data=ids.astype(np.int64))
-                else:
-                    f.create_dataset("ids", data=np.asarray([str(x) for x in ids], dtype=object), dtype=sdt)
-                f.create_dataset("redshift", data=np.asarray(self.redshift, np.float64))
-                f.create_dataset("status", data=np.asarray(self.status, dtype=object), dtype=sdt)
-                f.create_dataset("reason", data=np.asarray(self.reason, dtype=object), dtype=sdt)
-                f.create_dataset("run_s", data=np.asarray(self.run_s, np.float64))
-                f.create_dataset("chunk", data=np.asarray(self.chunk, np.int64))
-                for gname, content in (
-                    ("samples", self.samples),
-                    ("derived", self.derived),
-                    ("diagnostics", self.diagnostics),
-                    ("truth", self.truth),
-                ):
-                    g = f.create_group(gname)
-                    for k, v in content.items():
-                        g.create_dataset(k, data=np.asarray(v), compression="gzip" if np.ndim(v) > 1 else None)
-                g = f.create_group("chunks")
-                fields = ("index", "n_galaxies", "compile_s", "run_s", "convert_s", "wall_s", "gal_per_s")
-                for k in fields:
-                    g.create_dataset(k, data=np.asarray([c[k] for c in self.chunks], dtype=np.float64 if k not in ("index", "n_galaxies") else np.int64))
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> the usual permissions
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT
+            f.attrs["backend"] = self.backend
+            f.attrs["n_galaxies"] = len(self)
+            f.attrs["compile_s"] = float(self.compile_s)
+            f.attrs["param_names"] = json.dumps(list(self.samples))
+            f.attrs["derived_names"] = json.dumps(list(self.derived))
+            f.attrs["meta"] = json.dumps(self.meta, default=_json_default)
+            f.attrs["throughput"] = json.dumps(self.throughput(), default=_json_default)
+            ids = np.asarray(self.ids)
+            if ids.dtype.kind in "iu":
+                f.create_dataset("ids", data=ids.astype(np.int64))
+            else:
+                f.create_dataset("ids", data=np.asarray([str(x) for x in ids], dtype=object), dtype=sdt)
+            f.create_dataset("redshift", data=np.asarray(self.redshift, np.float64))
+            f.create_dataset("status", data=np.asarray(self.status, dtype=object), dtype=sdt)
+            f.create_dataset("reason", data=np.asarray(self.reason, dtype=object), dtype=sdt)
+            f.create_dataset("run_s", data=np.asarray(self.run_s, np.float64))
+            f.create_dataset("chunk", data=np.asarray(self.chunk, np.int64))
+            for gname, content in (
+                ("samples", self.samples),
+                ("derived", self.derived),
+                ("diagnostics", self.diagnostics),
+                ("truth", self.truth),
+            ):
+                g = f.create_group(gname)
+                for k, v in content.items():
+                    g.create_dataset(k, data=np.asarray(v), compression="gzip" if np.ndim(v) > 1 else None)
+            g = f.create_group("chunks")
+            fields = ("index", "n_galaxies", "compile_s", "run_s", "convert_s", "wall_s", "gal_per_s")
+            for k in fields:
+                g.create_dataset(k, data=np.asarray([c[k] for c in self.chunks], dtype=np.float64 if k not in ("index", "n_galaxies") else np.int64))
 
     @classmethod
     def load_hdf5(cls, path) -> "BatchResult":
@@ -549,17 +534,8 @@ def fit_batch(
                 f"failures so far {n_failed}{extra}")
 
     cat = lambda lst: {kk: np.concatenate([p[kk] for p in lst]) for kk in lst[0]}  # noqa: E731
-    info = {
-        "backend": backend,
-        "mode": mode,
-        "sys_frac": sys_frac,
-        "options": {kk: getattr(opts, kk) for kk in opts.__dataclass_fields__},
-        "spec": model.spec.to_config(),
-        "bands": model.bands,
-        "versions": package_versions(),
-        "batch": {"chunk_size": chunk_size, "n_chunks": n_chunks, "per_galaxy_tables": tables, "seed": seed},
-        **(meta or {}),
-    }
+    batch_info = {"chunk_size": chunk_size, "n_chunks": n_chunks, "per_galaxy_tables": tables, "seed": seed}
+    info = {**fit_info(model, backend, opts, mode, sys_frac, batch=batch_info), **(meta or {})}
     result = BatchResult(
         backend=backend,
         ids=arr["ids"],

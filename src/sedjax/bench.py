@@ -39,6 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .atomic import atomic_output
 from .provenance import cpu_model, git_commit, package_versions, utc_now
 
 BENCH_PACKAGES = ("sedjax", "jax", "jaxlib", "blackjax", "numpy", "bagpipes", "astro-sedpy")
@@ -231,18 +232,9 @@ def to_jsonable(obj):
 
 def write_json(path, obj) -> None:
     """Write ``obj`` as JSON atomically (temporary file in the same directory + os.replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(to_jsonable(obj), fh, indent=2, allow_nan=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path) as tmp, open(tmp, "w") as fh:
+        json.dump(to_jsonable(obj), fh, indent=2, allow_nan=False)
+        fh.write("\n")
 
 
 def _error_record(exc: BaseException) -> dict:

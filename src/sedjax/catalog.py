@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 import jax
@@ -28,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from .atomic import atomic_output
 from .priors import prior_from_config
 
 METADATA_KEY = b"sedjax"
@@ -173,14 +173,6 @@ def generate_mock(
 
 
 # ------------------------------------------------------------------------- I/O
-def _atomic_target(path):
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp_", suffix=os.path.basename(path))
-    os.close(fd)
-    return tmp
-
-
 def write_catalog(df: pd.DataFrame, path, meta: dict | None = None, csv_path=None) -> None:
     """Write the table as Parquet (metadata under key ``sedjax``) and optionally CSV.
 
@@ -193,21 +185,11 @@ def write_catalog(df: pd.DataFrame, path, meta: dict | None = None, csv_path=Non
     md = dict(table.schema.metadata or {})
     md[METADATA_KEY] = json.dumps(meta or {}, sort_keys=True, default=str).encode()
     table = table.replace_schema_metadata(md)
-    tmp = _atomic_target(path)
-    try:
+    with atomic_output(path) as tmp:
         pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     if csv_path is not None:
-        tmp = _atomic_target(csv_path)
-        try:
+        with atomic_output(csv_path) as tmp:
             df.to_csv(tmp, index=False, float_format="%.10g")
-            os.replace(tmp, csv_path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
 
 
 def read_metadata(path) -> dict:

@@ -9,6 +9,20 @@ from .inference.posterior import make_data, make_target, physical_samples
 from .provenance import package_versions
 
 
+def fit_info(model, backend: str, opts, mode: str, sys_frac: float, **extra) -> dict:
+    """Metadata stored with every fit (single or batched): what was fitted and how."""
+    return {
+        "backend": backend,
+        "mode": mode,
+        "sys_frac": sys_frac,
+        "options": {k: getattr(opts, k) for k in opts.__dataclass_fields__},
+        "spec": model.spec.to_config(),
+        "bands": model.bands,
+        **extra,
+        "versions": package_versions(),
+    }
+
+
 def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float = 0.0, options=None, meta=None) -> FitResult:
     """Fit one galaxy's photometry with one backend.
 
@@ -39,17 +53,7 @@ def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float
     opts = make_opts(backend, **(options or {}))
     raw, compile_s, run_s = run_backend(backend, key, target, data, opts)
     samples, derived = physical_samples(model, raw["samples"], data["redshift"])
-    info = {
-        "backend": backend,
-        "mode": mode,
-        "sys_frac": sys_frac,
-        "options": {k: getattr(opts, k) for k in opts.__dataclass_fields__},
-        "spec": model.spec.to_config(),
-        "bands": model.bands,
-        "redshift": float(data["redshift"]),
-        "versions": package_versions(),
-        **(meta or {}),
-    }
+    info = {**fit_info(model, backend, opts, mode, sys_frac, redshift=float(data["redshift"])), **(meta or {})}
     return FitResult.from_raw(
         backend, raw, model.spec.free_params, compile_s=compile_s, run_s=run_s,
         derived=derived, samples=samples, meta=info,

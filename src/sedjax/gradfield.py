@@ -11,14 +11,13 @@ loop over grid points. The result is a dict of NumPy arrays, saved by
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .atomic import atomic_output
 from .priors import Fixed, LogUniform, Normal, Uniform
 
 
@@ -163,13 +162,13 @@ def save_grad_field(grid: dict, path, meta: dict | None = None) -> str:
     data = dict(grid)
     data["meta_json"] = json.dumps(meta or {}, sort_keys=True, default=str)
     suffix = path.suffix.lower()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    try:
+    if suffix not in (".npz", ".h5", ".hdf5"):
+        raise ValueError(f"{path}: use a .npz, .h5 or .hdf5 file name")
+    with atomic_output(path, suffix) as tmp:
         if suffix == ".npz":
             with open(tmp, "wb") as fh:
                 np.savez(fh, **{k: np.asarray(v) for k, v in data.items()})
-        elif suffix in (".h5", ".hdf5"):
+        else:
             import h5py
 
             with h5py.File(tmp, "w") as f:
@@ -178,12 +177,6 @@ def save_grad_field(grid: dict, path, meta: dict | None = None) -> str:
                         f.attrs[k] = v
                     else:
                         f.create_dataset(k, data=np.asarray(v))
-        else:
-            raise ValueError(f"{path}: use a .npz, .h5 or .hdf5 file name")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return str(path)
 
 

@@ -85,7 +85,6 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import logging
-import os
 import re
 from pathlib import Path
 from typing import NamedTuple
@@ -93,7 +92,8 @@ from typing import NamedTuple
 import h5py
 import numpy as np
 
-from .ssp import C_ANGSTROM_PER_S, SSPData, temp_path_beside, validate_ssp, write_ssp
+from .atomic import atomic_output
+from .ssp import C_ANGSTROM_PER_S, SSPData, validate_ssp, write_ssp
 
 __all__ = [
     "NebularGridError",
@@ -660,17 +660,12 @@ def write_ssp_with_lines(path, ssp: SSPData, lines: EmissionLines) -> Path:
     if not np.all(np.isfinite(lum)) or np.any(lum < 0):
         raise NebularGridError("line luminosities must be finite and >= 0")
     path = Path(path)
-    tmp = temp_path_beside(path)
-    try:
+    with atomic_output(path) as tmp:
         write_ssp(tmp, ssp)
         with h5py.File(tmp, "a") as f:
             f.create_dataset("ssp_emline_name", data=np.array(names, dtype=object), dtype=h5py.string_dtype("utf-8"))
             f.create_dataset("ssp_emline_wave", data=wave)
             f.create_dataset("ssp_emline_luminosity", data=lum)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -23,14 +23,14 @@ from __future__ import annotations
 import datetime as _dt
 import importlib.metadata as _metadata
 import json
-import os
 import platform
-import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
 import h5py
 import numpy as np
+
+from .atomic import atomic_output, temp_path_beside
 
 __all__ = [
     "SSPData",
@@ -330,32 +330,6 @@ def _file_attrs(ssp: SSPData) -> dict[str, Any]:
     return attrs
 
 
-def temp_path_beside(dest) -> Path:
-    """Create an empty temporary file next to ``dest`` for an atomic write.
-
-    The file is hidden (``.<name>.<random>.tmp``) and gets the permissions a normal
-    ``open(..., "w")`` would (0o666 minus the umask), not mkstemp's 0o600.
-
-    Parameters
-    ----------
-    dest : str or path-like
-        Final destination; its directory is created if needed.
-
-    Returns
-    -------
-    pathlib.Path
-        The temporary file; move it into place with :func:`os.replace`.
-    """
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(name, 0o666 & ~umask)
-    return Path(name)
-
-
 def write_ssp(path, ssp: SSPData) -> Path:
     """Validate and atomically write an SSP grid in DSPS HDF5 layout.
 
@@ -385,19 +359,13 @@ def write_ssp(path, ssp: SSPData) -> Path:
     validate_ssp(ssp)
     attrs = _file_attrs(ssp)
     path = Path(path)
-    tmp = temp_path_beside(path)
-    try:
-        with h5py.File(tmp, "w") as f:
-            for name in REQUIRED_DATASETS:
-                f.create_dataset(name, data=np.asarray(getattr(ssp, name), dtype=np.float64))
-            if ssp.ssp_mass_remaining is not None:
-                f.create_dataset(_MASS_REMAINING, data=np.asarray(ssp.ssp_mass_remaining, dtype=np.float64))
-            for key, value in attrs.items():
-                f.attrs[key] = _encode_attr(key, value)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
+        for name in REQUIRED_DATASETS:
+            f.create_dataset(name, data=np.asarray(getattr(ssp, name), dtype=np.float64))
+        if ssp.ssp_mass_remaining is not None:
+            f.create_dataset(_MASS_REMAINING, data=np.asarray(ssp.ssp_mass_remaining, dtype=np.float64))
+        for key, value in attrs.items():
+            f.attrs[key] = _encode_attr(key, value)
     return path
 
 

@@ -55,7 +55,6 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import logging
-import os
 import re
 import shutil
 import time
@@ -65,13 +64,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_output
 from .ssp import (
     C_ANGSTROM_PER_S,
     SSPData,
     SSPFormatError,
     bolometric_luminosity_lsun,
     load_ssp,
-    temp_path_beside,
     write_ssp,
 )
 
@@ -507,16 +506,11 @@ def download_url(url: str, sha256: str, dest, retries: int = 3, timeout: float =
     """
     expected = _normalise_sha256(sha256, f"ssp url {url}")
     dest = Path(dest)
-    tmp = temp_path_beside(dest)
-    try:
+    with atomic_output(dest) as tmp:
         log.info("downloading %s -> %s", url, dest)
         _fetch_with_retries(url, tmp, max(1, int(retries)), timeout, backoff_s)
         _check_sha256(tmp, expected, f"download of {url}")
         _validate_or_explain(tmp, f"the file downloaded from {url}")
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     log.info("downloaded %s (sha256 %s)", dest, expected)
     return dest
 
@@ -556,13 +550,8 @@ def use_local_file(src, dest, sha256: str | None = None) -> Path:
     load_ssp(src)
     if sha256 is not None:
         _check_sha256(src, _normalise_sha256(sha256, f"ssp file {src}"), f"file {src}")
-    tmp = temp_path_beside(dest)
-    try:
+    with atomic_output(dest) as tmp:
         shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     log.info("copied %s -> %s", src, dest)
     return dest
 

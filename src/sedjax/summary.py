@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 import numpy as np
 import pandas as pd
 
+from .atomic import atomic_output
 from .inference import FitResult
 
 
@@ -30,13 +28,5 @@ def fit_results_table(paths) -> pd.DataFrame:
 
 def write_table(df: pd.DataFrame, path) -> None:
     """Atomic Parquet write."""
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp_", suffix=".parquet")
-    os.close(fd)
-    try:
+    with atomic_output(path) as tmp:
         df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

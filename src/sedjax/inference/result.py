@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import h5py
 import numpy as np
 
+from ..atomic import atomic_output
 from .diagnostics import assess_status
 
 _STATUSES = ("ok", "failed")
@@ -109,37 +109,26 @@ class FitResult:
     # ------------------------------------------------------------------- HDF5
     def save_hdf5(self, path: str | os.PathLike) -> None:
         """Write atomically (temp file in the same directory + ``os.replace``)."""
-        path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".h5", dir=directory)
-        os.close(fd)
-        try:
-            with h5py.File(tmp, "w") as f:
-                f.attrs["backend"] = self.backend
-                f.attrs["status"] = self.status
-                f.attrs["reason"] = self.reason
-                f.attrs["compile_s"] = float(self.timings.get("compile_s", np.nan))
-                f.attrs["run_s"] = float(self.timings.get("run_s", np.nan))
-                f.attrs["timings"] = json.dumps({k: float(v) for k, v in self.timings.items()})
-                f.attrs["meta"] = json.dumps(self.meta, default=_json_default)
-                for gname, content in (
-                    ("samples", self.samples),
-                    ("derived", self.derived),
-                    ("diagnostics", self.diagnostics),
-                ):
-                    g = f.create_group(gname)
-                    for k, v in content.items():
-                        a = _to_np(v)
-                        if a.dtype.kind in "US":
-                            g.create_dataset(k, data=str(v), dtype=h5py.string_dtype())
-                        else:
-                            g.create_dataset(k, data=a)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
+            f.attrs["backend"] = self.backend
+            f.attrs["status"] = self.status
+            f.attrs["reason"] = self.reason
+            f.attrs["compile_s"] = float(self.timings.get("compile_s", np.nan))
+            f.attrs["run_s"] = float(self.timings.get("run_s", np.nan))
+            f.attrs["timings"] = json.dumps({k: float(v) for k, v in self.timings.items()})
+            f.attrs["meta"] = json.dumps(self.meta, default=_json_default)
+            for gname, content in (
+                ("samples", self.samples),
+                ("derived", self.derived),
+                ("diagnostics", self.diagnostics),
+            ):
+                g = f.create_group(gname)
+                for k, v in content.items():
+                    a = _to_np(v)
+                    if a.dtype.kind in "US":
+                        g.create_dataset(k, data=str(v), dtype=h5py.string_dtype())
+                    else:
+                        g.create_dataset(k, data=a)
 
     @classmethod
     def load_hdf5(cls, path: str | os.PathLike) -> "FitResult":

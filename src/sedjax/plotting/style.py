@@ -6,10 +6,8 @@ and saves with :func:`save_figure` (PNG, plus a PDF beside it when asked).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -18,6 +16,8 @@ if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
     matplotlib.use("Agg")  # workflow jobs write files only; an explicit MPLBACKEND wins
 
 import matplotlib.pyplot as plt  # noqa: E402
+
+from ..atomic import atomic_output  # noqa: E402
 import numpy as np  # noqa: E402
 
 # name -> (symbol, unit); unit "" for dimensionless quantities
@@ -175,14 +175,8 @@ def save_figure(fig, path, pdf: bool = False) -> list[str]:
     written = []
     try:
         for target in targets:
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
-            os.close(fd)
-            try:
+            with atomic_output(target, target.suffix) as tmp:
                 fig.savefig(tmp, format=target.suffix.lstrip(".") or "png", bbox_inches="tight")
-                os.replace(tmp, target)
-            finally:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
             written.append(str(target))
     finally:
         plt.close(fig)
