@@ -2,12 +2,16 @@
 # Run: snakemake --cores 2        (rules: workflow/rules/*.smk; config: config/config.yaml)
 from snakemake.utils import min_version, validate
 
+from sedjax.cliconfig import coerce_scalars
+
 min_version("9.0")
 
 
 configfile: "config/config.yaml"
 
 
+# nested --config overrides arrive as strings ('true', '-2.5'): type them, then validate
+coerce_scalars(config)
 validate(config, "config/schema.yaml")
 
 
