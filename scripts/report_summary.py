@@ -24,7 +24,7 @@ cfg = smk.params.summary
 commit = git_commit()
 provenance = f"Generated {utc_now()}" + (f" from commit {commit[:10]}" if commit else "") + "."
 preamble = [
-    f"{provenance} SSP grid: `{cfg['ssp']}`; model: SFH `{cfg['sfh']}`, dust `{cfg['dust_law']}`, "
+    f"{provenance} SSP grid: `{cfg['ssp']}`{' (with nebular emission)' if '_wNE_' in cfg['ssp'] else ''}; model: SFH `{cfg['sfh']}`, dust `{cfg['dust_law']}`, "
     f"bands {', '.join(cfg['bands'])}; mock catalogue of {cfg['n_galaxies']} galaxies; "
     f"backends {', '.join(cfg['backends'])}; photometry mode `{cfg['mode']}` in the likelihood.",
     "The Snakemake report (`snakemake --report results/report.html`) holds the same figures with captions.",

@@ -24,7 +24,7 @@ rule report:
         "logs/report.log",
     params:
         summary=lambda wildcards: {
-            "ssp": config["ssp"]["name"],
+            "ssp": os.path.basename(ssp_path()).removeprefix("ssp_").removesuffix(".h5"),
             "sfh": config["model"].get("sfh", "dpl"),
             "dust_law": config["model"].get("dust_law", "powerlaw"),
             "bands": config["model"]["bands"],
