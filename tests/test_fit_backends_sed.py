@@ -16,7 +16,7 @@ SMALL = {
     "map": {"n_starts": 4, "n_steps": 150},
     "laplace": {"n_starts": 4, "n_steps": 150, "n_samples": 500},
     "pathfinder": {"n_samples": 1000, "n_paths": 8},
-    "nuts": {"n_chains": 2, "n_warmup": 150, "n_samples": 150},
+    "nuts": {"n_chains": 4, "n_warmup": 300, "n_samples": 200},
     "vi": {"n_steps": 400, "n_samples": 500},
     "ns": {"n_live": 100, "n_samples": 500},
 }
