@@ -20,7 +20,7 @@ runtime = configure_jax("gpu" if want_gpu else "cpu", threads=smk.threads if wan
 
 import time  # noqa: E402
 
-from sedjax.batch import fit_batch  # noqa: E402
+from sedjax.batch import catalog_rows, fit_batch  # noqa: E402
 from sedjax.build import model_from_config, redshift_range  # noqa: E402
 from sedjax.catalog import read_catalog  # noqa: E402
 from sedjax.runtime import gpu_available  # noqa: E402
@@ -40,15 +40,7 @@ if lo >= hi:
         f"chunk {chunk} is empty: the catalogue has {len(cat)} usable galaxies, batch.catalogue_size is {size}, "
         f"batch.chunk_size is {chunk_size}"
     )
-sl = slice(lo, hi)
-arrays = {
-    "ids": cat.ids[sl],
-    "flux": cat.flux_maggies[sl],
-    "flux_err": cat.flux_err_maggies[sl],
-    "mask": cat.mask[sl],
-    "redshift": cat.redshift[sl],
-}
-truth = {c[5:]: cat.table[c].to_numpy()[sl] for c in cat.table.columns if c.startswith("true_") and not c.startswith("true_flux_")}
+arrays, truth = catalog_rows(cat, lo, hi)
 fit_cfg = smk.params.fit
 log.info("%s chunk %d: galaxies %d..%d (ids %s..%s), options %s, %s", backend, chunk, lo, hi - 1,
          arrays["ids"][0], arrays["ids"][-1], smk.params.options, runtime)

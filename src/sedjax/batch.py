@@ -109,6 +109,29 @@ def catalog_arrays(catalog, model) -> dict:
     }
 
 
+def catalog_rows(cat, lo: int, hi: int) -> tuple[dict, dict]:
+    """Rows ``[lo, hi)`` of a :class:`~sedjax.catalog.Catalog` as fit_batch input and truths.
+
+    Returns ``(arrays, truth)``: ``arrays`` with ``ids, flux, flux_err, mask, redshift``
+    (for :func:`fit_batch`), ``truth`` mapping each ``true_<name>`` column (fluxes
+    excluded) to its values; empty for real data.
+    """
+    sl = slice(lo, hi)
+    arrays = {
+        "ids": cat.ids[sl],
+        "flux": cat.flux_maggies[sl],
+        "flux_err": cat.flux_err_maggies[sl],
+        "mask": cat.mask[sl],
+        "redshift": cat.redshift[sl],
+    }
+    truth = {
+        c[5:]: cat.table[c].to_numpy()[sl]
+        for c in cat.table.columns
+        if c.startswith("true_") and not c.startswith("true_flux_")
+    }
+    return arrays, truth
+
+
 def galaxy_keys(seed: int, ids) -> jax.Array:
     """``(n, 2)`` keys ``fold_in(PRNGKey(seed), id)``, one per integer galaxy id."""
     ids = np.asarray(ids)
