@@ -2,7 +2,7 @@
 # Run: snakemake --cores 2        (rules: workflow/rules/*.smk; config: config/config.yaml)
 from snakemake.utils import min_version, validate
 
-from sedjax.cliconfig import coerce_scalars
+from sedjax.io.cliconfig import coerce_scalars
 
 min_version("9.0")
 

@@ -1,6 +1,6 @@
 """Rules ``bench_jit``, ``bench_grad``, ``bench_vmap``, ``bench_cache``, ``bench_peer``.
 
-One script for every benchmark: ``params.name`` picks the body in :mod:`sedjax.bench`;
+One script for every benchmark: ``params.name`` picks the body in :mod:`sedjax.bench.core`;
 the ``device`` wildcard picks the JAX platform. On ``device == "gpu"`` with no GPU visible
 to JAX it writes ``{"skipped": true, "reason": ...}`` and exits 0.
 
@@ -12,7 +12,7 @@ measures the cache itself in subprocesses with their own temporary directory.
 import sys
 import time
 
-from sedjax.runtime import start_benchmark_job
+from sedjax.io.runtime import start_benchmark_job
 
 smk = snakemake  # noqa: F821 (snakemake object)
 device = smk.wildcards.device
@@ -24,8 +24,8 @@ if started is None:  # gpu requested, none visible: skip record written
     sys.exit(0)
 runtime, log, dtype = started
 
-from sedjax import bench  # noqa: E402
-from sedjax.build import model_from_config  # noqa: E402
+from sedjax.bench import core as bench  # noqa: E402
+from sedjax.model.from_config import model_from_config  # noqa: E402
 
 model_cfg = smk.params.model
 cache_at_start = bench.cache_state()

@@ -1,19 +1,19 @@
 """Rule ``bench_batch``: batched (vmapped) fit vs a Python loop of per-galaxy ``fit``.
 
 The catalogue's first ``batch.bench_galaxies`` galaxies, the batch options (``batch.backend_options``
-over ``backend_options``); all the work is :func:`sedjax.bench_batch.bench_batch`.
+over ``backend_options``); all the work is :func:`sedjax.bench.batch.bench_batch`.
 """
 
-from sedjax.runtime import configure_jax, setup_logging
+from sedjax.io.runtime import configure_jax, setup_logging
 
 smk = snakemake  # noqa: F821
-runtime = configure_jax("cpu", threads=1)  # one XLA worker: see sedjax.runtime._start_cpu_client
+runtime = configure_jax("cpu", threads=1)  # one XLA worker: see sedjax.io.runtime._start_cpu_client
 
-from sedjax import bench  # noqa: E402
-from sedjax.batch import catalog_rows  # noqa: E402
-from sedjax.bench_batch import bench_batch  # noqa: E402
-from sedjax.build import model_from_config, redshift_range  # noqa: E402
-from sedjax.catalog import read_catalog  # noqa: E402
+from sedjax.bench import core as bench  # noqa: E402
+from sedjax.fitting.batch import catalog_rows  # noqa: E402
+from sedjax.bench.batch import bench_batch  # noqa: E402
+from sedjax.model.from_config import model_from_config, redshift_range  # noqa: E402
+from sedjax.catalog.table import read_catalog  # noqa: E402
 
 log = setup_logging(smk.log[0], "bench_batch")
 backend = smk.wildcards.backend

@@ -9,7 +9,7 @@ true, so the cold call measures a real compilation.
 import sys
 import time
 
-from sedjax.runtime import start_benchmark_job
+from sedjax.io.runtime import start_benchmark_job
 
 smk = snakemake  # noqa: F821 (snakemake object)
 device = smk.wildcards.device
@@ -19,10 +19,10 @@ if started is None:  # gpu requested, none visible: skip record written
     sys.exit(0)
 runtime, log, dtype = started
 
-from sedjax import bench  # noqa: E402
-from sedjax.bench_sampler import bench_sampler  # noqa: E402
-from sedjax.build import model_from_config  # noqa: E402
-from sedjax.catalog import read_catalog  # noqa: E402
+from sedjax.bench import core as bench  # noqa: E402
+from sedjax.bench.sampler import bench_sampler  # noqa: E402
+from sedjax.model.from_config import model_from_config  # noqa: E402
+from sedjax.catalog.table import read_catalog  # noqa: E402
 
 cfg = smk.params.cfg
 t0 = time.perf_counter()

@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-from sedjax.bench import summarize, summary_markdown, write_json
-from sedjax.runtime import setup_logging
+from sedjax.bench.core import summarize, summary_markdown, write_json
+from sedjax.io.runtime import setup_logging
 
 smk = snakemake  # noqa: F821 (snakemake object)
 log = setup_logging(smk.log[0], "bench_summary")

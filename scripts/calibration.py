@@ -12,15 +12,15 @@ give uniform ranks (simulation-based calibration, Talts et al. 2018).
 ranks.parquet: backend, parameter, id, rank (normalised to [0, 1]) for the figure rule.
 """
 
-from sedjax.runtime import setup_logging
+from sedjax.io.runtime import setup_logging
 
 smk = snakemake  # noqa: F821
 log = setup_logging(smk.log[0], "calibration")
 
 import pandas as pd  # noqa: E402
 
-from sedjax.batch import calibration_tables  # noqa: E402
-from sedjax.summary import write_table  # noqa: E402
+from sedjax.fitting.batch import calibration_tables  # noqa: E402
+from sedjax.analysis.summary import write_table  # noqa: E402
 
 tables = {b: pd.read_parquet(p) for b, p in zip(smk.params.backends, smk.input.tables)}
 cov, ranks = calibration_tables(tables, n_bins=int(smk.params.n_bins))

@@ -10,7 +10,7 @@ import platform
 import socket
 import time
 
-from sedjax.runtime import configure_jax, setup_logging
+from sedjax.io.runtime import configure_jax, setup_logging
 
 smk = snakemake  # noqa: F821 (snakemake object)
 device = smk.wildcards.device

@@ -1,7 +1,7 @@
 """Snakemake script of rule ``fetch_ssp``: produce the SSP grid (DSPS HDF5 layout).
 
 Under Snakemake (``script:``) it reads ``snakemake.params.ssp`` (the ``ssp`` config
-block, see :func:`sedjax.ssp_sources.build_ssp`), writes ``snakemake.output[0]`` and
+block, see :func:`sedjax.ssp.sources.build_ssp`), writes ``snakemake.output[0]`` and
 logs to ``snakemake.log[0]``. All work is done by ``build_ssp``.
 
 For debugging it also runs from the command line::
@@ -15,8 +15,8 @@ For debugging it also runs from the command line::
 import argparse
 import json
 
-from sedjax.runtime import setup_logging
-from sedjax.ssp_sources import VALID_SOURCES, build_ssp
+from sedjax.io.runtime import setup_logging
+from sedjax.ssp.sources import VALID_SOURCES, build_ssp
 
 
 def main(ssp_cfg: dict, output: str, log_path: str | None) -> None:

@@ -4,26 +4,26 @@ Chunk ``i`` holds catalogue rows ``[i * chunk_size, min((i + 1) * chunk_size, N)
 first ``N = batch.catalogue_size`` galaxies. All of them run in one compiled
 ``jit(vmap(backend))`` call (padded to ``chunk_size``); per-galaxy keys are
 ``fold_in(PRNGKey(fit.seed), galaxy id)`` as in ``fit_single``, so galaxy ``i`` here is
-galaxy ``i`` there. The layout of the output is :meth:`sedjax.batch.BatchResult.save_hdf5`.
+galaxy ``i`` there. The layout of the output is :meth:`sedjax.fitting.batch.BatchResult.save_hdf5`.
 
 Device: the GPU when the job was given one (``resources: gpu`` > 0, as the slurm-gpu
 profile does for this rule) and JAX sees it; the CPU otherwise.
 """
 
-from sedjax.runtime import configure_jax, setup_logging
+from sedjax.io.runtime import configure_jax, setup_logging
 
 smk = snakemake  # noqa: F821 (the snakemake object)
 want_gpu = int(smk.resources.get("gpu", 0) or 0) > 0
 # on the CPU one XLA worker: batched LAPACK in the fits can deadlock a larger pool under
-# jaxlib 0.10 (sedjax.runtime._start_cpu_client); CPU parallelism comes from chunks as jobs
+# jaxlib 0.10 (sedjax.io.runtime._start_cpu_client); CPU parallelism comes from chunks as jobs
 runtime = configure_jax("gpu" if want_gpu else "cpu", threads=smk.threads if want_gpu else 1)
 
 import time  # noqa: E402
 
-from sedjax.batch import catalog_rows, fit_batch  # noqa: E402
-from sedjax.build import model_from_config, redshift_range  # noqa: E402
-from sedjax.catalog import read_catalog  # noqa: E402
-from sedjax.runtime import gpu_available  # noqa: E402
+from sedjax.fitting.batch import catalog_rows, fit_batch  # noqa: E402
+from sedjax.model.from_config import model_from_config, redshift_range  # noqa: E402
+from sedjax.catalog.table import read_catalog  # noqa: E402
+from sedjax.io.runtime import gpu_available  # noqa: E402
 
 log = setup_logging(smk.log[0], "fit_batch")
 backend, chunk = smk.wildcards.backend, int(smk.wildcards.i)

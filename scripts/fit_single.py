@@ -1,17 +1,17 @@
 """Rule ``fit_single``: fit one catalogue galaxy with one backend -> FitResult HDF5."""
 
-from sedjax.runtime import configure_jax, setup_logging
+from sedjax.io.runtime import configure_jax, setup_logging
 
 smk = snakemake  # noqa: F821 (the snakemake object)
-configure_jax("cpu", threads=1)  # one XLA worker: see sedjax.runtime._start_cpu_client
+configure_jax("cpu", threads=1)  # one XLA worker: see sedjax.io.runtime._start_cpu_client
 
 import time  # noqa: E402
 
 import jax  # noqa: E402
 
-from sedjax.build import model_from_config  # noqa: E402
-from sedjax.catalog import read_catalog  # noqa: E402
-from sedjax.fit import fit  # noqa: E402
+from sedjax.model.from_config import model_from_config  # noqa: E402
+from sedjax.catalog.table import read_catalog  # noqa: E402
+from sedjax.fitting.single import fit  # noqa: E402
 
 log = setup_logging(smk.log[0], "fit_single")
 backend, gal_id = smk.wildcards.backend, int(smk.wildcards.id)

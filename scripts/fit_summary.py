@@ -1,7 +1,7 @@
 """Rule ``fit_summary``: one row per (backend, galaxy) from the single-galaxy FitResults."""
 
-from sedjax.runtime import setup_logging
-from sedjax.summary import fit_results_table, write_table
+from sedjax.io.runtime import setup_logging
+from sedjax.analysis.summary import fit_results_table, write_table
 
 smk = snakemake  # noqa: F821
 log = setup_logging(smk.log[0], "fit_summary")

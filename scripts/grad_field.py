@@ -2,20 +2,20 @@
 
 One mock galaxy (``params.cfg["galaxy_id"]``): its observed photometry, all parameters
 but the two of the slice held at its truth; the grid is one ``jit(vmap(grad))`` call
-(:func:`sedjax.gradfield.grad_field_grid`).
+(:func:`sedjax.analysis.gradfield.grad_field_grid`).
 """
 
-from sedjax.runtime import configure_jax, setup_logging
+from sedjax.io.runtime import configure_jax, setup_logging
 
 smk = snakemake  # noqa: F821 (snakemake object)
 runtime = configure_jax("cpu", threads=smk.threads)
 
 import time  # noqa: E402
 
-from sedjax.build import model_from_config  # noqa: E402
-from sedjax.catalog import read_catalog  # noqa: E402
-from sedjax.gradfield import grad_field_grid, save_grad_field  # noqa: E402
-from sedjax.ppc import observed_photometry  # noqa: E402
+from sedjax.model.from_config import model_from_config  # noqa: E402
+from sedjax.catalog.table import read_catalog  # noqa: E402
+from sedjax.analysis.gradfield import grad_field_grid, save_grad_field  # noqa: E402
+from sedjax.analysis.ppc import observed_photometry  # noqa: E402
 
 log = setup_logging(smk.log[0], "grad_field")
 cfg = smk.params.cfg

@@ -1,6 +1,6 @@
 """Rule ``merge_batch``: the chunk files of one backend -> one row per galaxy + throughput.
 
-Parquet columns (see :func:`sedjax.batch.summary_table`): ``id, redshift, backend,
+Parquet columns (see :func:`sedjax.fitting.batch.summary_table`): ``id, redshift, backend,
 status, reason, chunk, compile_s, run_s, n_samples``, per parameter and derived quantity
 ``<name>_{p2_5,p16,median,p84,p97_5}`` and ``<name>_rank`` (normalised rank of the truth
 among the draws), ``diag_<key>`` for every scalar diagnostic and the catalogue's
@@ -10,7 +10,7 @@ Throughput JSON: galaxies per second of the compiled runs (compile excluded), co
 time per chunk job, wall times.
 """
 
-from sedjax.runtime import setup_logging
+from sedjax.io.runtime import setup_logging
 
 smk = snakemake  # noqa: F821
 log = setup_logging(smk.log[0], "merge_batch")
@@ -18,9 +18,9 @@ log = setup_logging(smk.log[0], "merge_batch")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sedjax.batch import BatchResult, summary_table  # noqa: E402
-from sedjax.bench import provenance, write_json  # noqa: E402
-from sedjax.summary import write_table  # noqa: E402
+from sedjax.fitting.batch import BatchResult, summary_table  # noqa: E402
+from sedjax.bench.core import provenance, write_json  # noqa: E402
+from sedjax.analysis.summary import write_table  # noqa: E402
 
 backend = smk.wildcards.backend
 parts = [BatchResult.load_hdf5(p) for p in smk.input.chunks]

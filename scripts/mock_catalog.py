@@ -1,14 +1,14 @@
 """Rule ``mock_catalog``: draw galaxies from the priors, predict photometry, add noise."""
 
-from sedjax.runtime import configure_jax, setup_logging
+from sedjax.io.runtime import configure_jax, setup_logging
 
 configure_jax("cpu", threads=snakemake.threads)  # noqa: F821 (snakemake object)
 
 import time  # noqa: E402
 
-from sedjax.build import model_from_config, redshift_range  # noqa: E402
-from sedjax.catalog import generate_mock, write_catalog  # noqa: E402
-from sedjax.provenance import package_versions, sha256_of  # noqa: E402
+from sedjax.model.from_config import model_from_config, redshift_range  # noqa: E402
+from sedjax.catalog.table import generate_mock, write_catalog  # noqa: E402
+from sedjax.io.provenance import package_versions, sha256_of  # noqa: E402
 
 smk = snakemake  # noqa: F821
 log = setup_logging(smk.log[0], "mock_catalog")

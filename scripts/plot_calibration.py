@@ -3,7 +3,7 @@
 import pandas as pd
 
 from sedjax.plotting import plot_calibration
-from sedjax.runtime import setup_logging
+from sedjax.io.runtime import setup_logging
 
 smk = snakemake  # noqa: F821 (snakemake object)
 log = setup_logging(smk.log[0], "plot_calibration")

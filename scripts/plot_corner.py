@@ -2,7 +2,7 @@
 
 from sedjax.inference import FitResult
 from sedjax.plotting import plot_corner
-from sedjax.runtime import setup_logging
+from sedjax.io.runtime import setup_logging
 
 smk = snakemake  # noqa: F821 (snakemake object)
 log = setup_logging(smk.log[0], "plot_corner")

@@ -2,7 +2,7 @@
 
 from sedjax.plotting.io import load_by_device
 from sedjax.plotting import plot_jit_speedup
-from sedjax.runtime import setup_logging
+from sedjax.io.runtime import setup_logging
 
 smk = snakemake  # noqa: F821 (snakemake object)
 log = setup_logging(smk.log[0], "plot_jit_speedup")

@@ -1,21 +1,21 @@
 """Rule ``plot_sed``: observed photometry, posterior-predictive photometry and posterior spectra.
 
-The posterior spectra are computed here by :func:`sedjax.ppc.posterior_spectra` (the SSP
+The posterior spectra are computed here by :func:`sedjax.analysis.ppc.posterior_spectra` (the SSP
 grid is an input): ``params.cfg["n_draws"]`` draws per backend.
 """
 
-from sedjax.runtime import configure_jax, setup_logging
+from sedjax.io.runtime import configure_jax, setup_logging
 
 smk = snakemake  # noqa: F821 (snakemake object)
 configure_jax("cpu", threads=smk.threads)
 
 import time  # noqa: E402
 
-from sedjax.build import model_from_config  # noqa: E402
-from sedjax.catalog import read_catalog  # noqa: E402
+from sedjax.model.from_config import model_from_config  # noqa: E402
+from sedjax.catalog.table import read_catalog  # noqa: E402
 from sedjax.inference import FitResult  # noqa: E402
 from sedjax.plotting import plot_sed  # noqa: E402
-from sedjax.ppc import observed_photometry, posterior_spectra, truth_spectrum  # noqa: E402
+from sedjax.analysis.ppc import observed_photometry, posterior_spectra, truth_spectrum  # noqa: E402
 
 log = setup_logging(smk.log[0], "plot_sed")
 cfg = smk.params.cfg

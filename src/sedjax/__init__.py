@@ -11,11 +11,11 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
 
-from .filters import load_filters  # noqa: E402
-from .model import DERIVED_NAMES, SEDModel  # noqa: E402
-from .params import Parameters  # noqa: E402
-from .priors import Fixed, LogUniform, Normal, Uniform  # noqa: E402
-from .ssp import SSPData, load_ssp  # noqa: E402
+from sedjax.photometry.filters import load_filters  # noqa: E402
+from sedjax.model.sed_model import DERIVED_NAMES, SEDModel  # noqa: E402
+from sedjax.model.params import Parameters  # noqa: E402
+from sedjax.model.priors import Fixed, LogUniform, Normal, Uniform  # noqa: E402
+from sedjax.ssp.grid import SSPData, load_ssp  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -1,4 +1,4 @@
-# Catalogue fits, vmapped over galaxies (sedjax.batch.fit_batch), their merge, the
+# Catalogue fits, vmapped over galaxies (sedjax.fitting.batch.fit_batch), their merge, the
 # coverage / SBC-rank calibration and the batched-vs-looped benchmark.
 #
 #   results/fits/batch/{backend}/chunk_{i}.h5     one chunk of galaxies, one backend

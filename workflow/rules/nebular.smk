@@ -3,7 +3,7 @@ rule add_nebular:
 
     The output file is named after its logU (nebular_log_u_tag() in common.smk), e.g.
     data/ssp/ssp_bc03_miles_kroupa_wNE_logU-3.0.h5; it also holds the ssp_emline_*
-    line catalogue (sedjax.nebular.load_emission_lines)."""
+    line catalogue (sedjax.ssp.nebular.load_emission_lines)."""
     input:
         "data/ssp/ssp_{name}.h5",
     output:

@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 import h5py
 import numpy as np
 
-from ..atomic import atomic_output
+from sedjax.io.atomic import atomic_output
 from .diagnostics import assess_status
 
 _STATUSES = ("ok", "failed")

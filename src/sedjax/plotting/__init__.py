@@ -3,7 +3,7 @@
 Every ``plot_*`` function takes loaded results (dicts, DataFrames, FitResults) and a
 PNG path, writes the PNG (and, with ``pdf=True``, a PDF beside it) and returns the paths
 written. No function reads workflow files or computes model quantities: scripts load the
-results, :mod:`sedjax.ppc` / :mod:`sedjax.gradfield` compute.
+results, :mod:`sedjax.analysis.ppc` / :mod:`sedjax.analysis.gradfield` compute.
 
 =====================  =====================================================
 module                 figures

@@ -1,4 +1,4 @@
-"""The log-likelihood slice and its gradient field (from :func:`sedjax.gradfield.grad_field_grid`)."""
+"""The log-likelihood slice and its gradient field (from :func:`sedjax.analysis.gradfield.grad_field_grid`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def plot_grad_field(grid: dict, path, stride: int | None = None, pdf: bool = Tru
 
     Parameters
     ----------
-    grid : :func:`sedjax.gradfield.grad_field_grid` / ``load_grad_field`` dict
+    grid : :func:`sedjax.analysis.gradfield.grad_field_grid` / ``load_grad_field`` dict
     stride : draw every ``stride``-th arrow per axis (default: about 15 arrows per axis)
 
     Arrows show the direction of steepest ascent of ln L in the plotted (axis-normalised)

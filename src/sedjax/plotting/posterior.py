@@ -1,7 +1,7 @@
 """Posterior figures of single-galaxy fits: corner plots and the SED with its posterior.
 
 Inputs are :class:`~sedjax.inference.FitResult` objects (``FitResult.load_hdf5``), truth
-dicts and, for the SED, the arrays of :mod:`sedjax.ppc`.
+dicts and, for the SED, the arrays of :mod:`sedjax.analysis.ppc`.
 """
 
 from __future__ import annotations
@@ -296,11 +296,11 @@ def plot_sed(obs: dict, ppc: dict, path, truth: dict | None = None, title: str |
 
     Parameters
     ----------
-    obs : :func:`sedjax.ppc.observed_photometry` dict (``wave_pivot_aa``,
+    obs : :func:`sedjax.analysis.ppc.observed_photometry` dict (``wave_pivot_aa``,
         ``wave_range_aa``, ``flux``, ``flux_err``, ``mask``, ``bands``; ``true_flux``
         optional), maggies
-    ppc : {backend: :func:`sedjax.ppc.posterior_spectra` dict}
-    truth : :func:`sedjax.ppc.truth_spectrum` dict, optional (the mock's noise-free SED)
+    ppc : {backend: :func:`sedjax.analysis.ppc.posterior_spectra` dict}
+    truth : :func:`sedjax.analysis.ppc.truth_spectrum` dict, optional (the mock's noise-free SED)
 
     Top: f_ν [µJy] vs observed wavelength [µm], the 16–84% posterior spectrum band and
     median per backend, the posterior-predictive band fluxes (median and 16–84%) and the

@@ -46,7 +46,7 @@ def _figs(figures, out_dir, pattern) -> list[tuple[str, str]]:
 def benchmark_section(summaries: dict, figures, out_dir) -> dict:
     """Headline ratios per device (``results/benchmarks/{device}/summary.json``)."""
     try:
-        from ..bench import _ROWS as rows_spec
+        from sedjax.bench.core import _ROWS as rows_spec
     except ImportError:  # pragma: no cover - bench without the row table
         rows_spec = ()
     tables, text = [], []

@@ -1,0 +1,180 @@
+"""Per-job runtime set-up for workflow scripts: logging and JAX under a scheduler.
+
+Call :func:`configure_jax` at the top of a script, before any JAX computation: it sets
+the platform (``cpu``/``gpu``), disables GPU memory preallocation, sizes CPU threads to the
+job's allocation and points the persistent compilation cache at a directory keyed by the
+host's CPU model and accelerator kind, so nodes of different kinds never share one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def setup_logging(log_path=None, name="sedjax") -> logging.Logger:
+    """Log INFO to stderr and (if given) to ``log_path``; returns the named logger."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_path, mode="w"))
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+    return logging.getLogger(name)
+
+
+def allocated_cpus() -> int:
+    """CPUs this job may use: SLURM_CPUS_PER_TASK, else the process affinity mask."""
+    for var in ("SLURM_CPUS_PER_TASK", "SNAKEMAKE_THREADS"):
+        if os.environ.get(var, "").isdigit():
+            return max(int(os.environ[var]), 1)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1
+
+
+def cache_dir_for_host(root, platform: str) -> Path:
+    """A compilation-cache directory keyed by CPU model and accelerator kind."""
+    from sedjax.io.provenance import cpu_model
+
+    accel = platform
+    if platform == "gpu":
+        # the model of the GPU this job was given (first visible device), not the node's list
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")[0].strip()
+        accel = "gpu-unknown"
+        try:
+            import subprocess
+
+            cmd = ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"]
+            if visible:
+                cmd += ["-i", visible]
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout.strip().splitlines()
+            if out:
+                accel = "gpu-" + out[0].strip()
+        except Exception:
+            pass
+    key = hashlib.sha256(f"{cpu_model()}|{accel}".encode()).hexdigest()[:16]
+    return Path(root) / f"{platform}-{key}"
+
+
+def gpu_available() -> bool:
+    """True when JAX can see a GPU (initialises the GPU backend if present)."""
+    import jax
+
+    try:
+        return len(jax.devices("gpu")) > 0
+    except RuntimeError:
+        return False
+
+
+def _start_cpu_client(n_workers: int) -> int:
+    """Create JAX's CPU client with an intra-op pool of ``n_workers`` threads.
+
+    XLA sizes that pool from the CPU affinity of the thread that creates the client (the
+    ``intra_op_parallelism_threads`` flag is not read by the PjRt CPU client). So the
+    client is created while this thread is pinned to ``n_workers`` of the allowed CPUs,
+    and then every thread of the process gets the full allowed set back: the pool is
+    small, the scheduler still places its threads on any allowed core.
+
+    Why it matters beyond speed: jaxlib 0.10's CPU LAPACK kernels (QR, LU, Cholesky, eigh)
+    split a batched call into chunks on the same pool and block until they finish; when
+    as many such calls run at once as the pool has threads, every worker waits and the
+    program hangs (seen in vmapped Pathfinder: two workers in ``ParallelBatchMap``). A
+    one-worker pool cannot deadlock that way, so batched fits run with one worker.
+
+    Returns the number of workers asked for (the allowed CPU count if not restricted).
+    """
+    import jax
+
+    try:
+        allowed = os.sched_getaffinity(0)
+    except AttributeError:  # pragma: no cover - non-Linux: leave XLA's default
+        jax.devices("cpu")
+        return os.cpu_count() or 1
+    if n_workers >= len(allowed):
+        jax.devices("cpu")
+        return len(allowed)
+    os.sched_setaffinity(0, set(sorted(allowed)[:n_workers]))
+    try:
+        jax.devices("cpu")
+    finally:
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                os.sched_setaffinity(int(tid), allowed)
+            except OSError:  # a thread that ended meanwhile
+                pass
+    return n_workers
+
+
+def configure_jax(device: str = "cpu", threads: int | None = None, cache_root=".jax_cache") -> dict:
+    """Set JAX's platform, memory, CPU worker threads and persistent compilation cache.
+
+    Must run before the first JAX computation of the process (it creates the CPU client).
+    ``threads`` (default: the job's allocation) sizes XLA's CPU intra-op pool; pass 1 for
+    programs with batched linear algebra on the CPU (see :func:`_start_cpu_client`).
+
+    Returns
+    -------
+    dict describing what was set (for provenance).
+    """
+    if device not in ("cpu", "gpu"):
+        raise ValueError(f"device must be 'cpu' or 'gpu', got {device!r}")
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    n = threads or allocated_cpus()
+    import jax
+
+    jax.config.update("jax_platforms", "cpu" if device == "cpu" else "cuda,cpu")
+    cache = None
+    if cache_root:
+        cache = cache_dir_for_host(cache_root, device)
+        cache.mkdir(parents=True, exist_ok=True)
+        jax.config.update("jax_compilation_cache_dir", str(cache))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    n = _start_cpu_client(n)
+    if device == "gpu":
+        jax.config.update("jax_default_matmul_precision", "highest")
+        if not gpu_available():
+            logging.getLogger("sedjax.io.runtime").warning(
+                "device 'gpu' requested but JAX sees no GPU on %s: running on CPU", os.uname().nodename
+            )
+    return {"device": device, "threads": n, "compilation_cache": str(cache) if cache else None}
+
+
+def start_benchmark_job(device: str, threads, bench_cfg: dict, log_path, name: str, out_path):
+    """Common start of a benchmark rule's script.
+
+    Configures JAX for ``device`` (the persistent compilation cache only when
+    ``bench_cfg["compilation_cache"]`` is true, so that compile times are real
+    compilations), sets up logging, and on ``device == "gpu"`` with no GPU visible writes
+    ``{"skipped": true, "reason": ...}`` to ``out_path`` and returns ``None``.
+
+    Returns
+    -------
+    (runtime, log, dtype) or None when the job was skipped: ``runtime`` is
+    :func:`configure_jax`'s description, ``dtype`` the benchmark precision
+    (``bench_cfg["gpu_dtype"]`` on a GPU, float64 on CPU).
+    """
+    runtime = configure_jax(
+        device, threads=threads, cache_root=".jax_cache" if bench_cfg.get("compilation_cache", False) else None
+    )
+    log = setup_logging(log_path, f"bench_{name}")
+    if device == "gpu" and not gpu_available():
+        from sedjax.bench import core as bench
+
+        reason = f"no GPU visible to JAX on {os.uname().nodename}"
+        log.warning("bench_%s on gpu skipped: %s", name, reason)
+        bench.write_json(
+            out_path,
+            {"benchmark": name, "device": device, "skipped": True, "reason": reason, "provenance": bench.provenance()},
+        )
+        return None
+    dtype = bench_cfg.get("gpu_dtype", "float64") if device == "gpu" else "float64"
+    return runtime, log, dtype
