@@ -3,31 +3,48 @@
 One forward model (SSP grid x star-formation history x dust x cosmology x filters),
 jit/grad/vmap-safe, feeding every inference backend.
 
-Importing sedjax enables JAX float64 (``jax_enable_x64``): the forward model runs in
-float64 by default; float32 is selected per model (``SEDModel(..., dtype="float32")``).
+Subpackages (one concept each): ``physics`` (cosmology, SFH, dust, IGM, SSP weights),
+``photometry`` (filters, band integration), ``ssp`` (grids, sources, nebular emission),
+``model`` (the forward model, parameters, priors, config), ``catalog`` (photometric
+catalogues and mocks), ``inference`` (log-posterior, backends, diagnostics), ``fitting``
+(single and batched fits), ``analysis`` (calibration, summaries, PPC, gradient fields),
+``bench`` (benchmarks), ``io`` (atomic writes, JSON, provenance, JAX runtime) and
+``plotting`` (figures and report; imports no JAX).
+
+Importing sedjax turns on JAX float64 (``jax_enable_x64``) without importing JAX: the
+forward model runs in float64 by default; float32 is selected per model
+(``SEDModel(..., dtype="float32")``). The top-level names below are imported lazily, so
+``import sedjax.plotting`` does not load JAX.
 """
 
-import jax as _jax
+import importlib as _importlib
+import os as _os
+import sys as _sys
 
-_jax.config.update("jax_enable_x64", True)
-
-from sedjax.photometry.filters import load_filters  # noqa: E402
-from sedjax.model.sed_model import DERIVED_NAMES, SEDModel  # noqa: E402
-from sedjax.model.params import Parameters  # noqa: E402
-from sedjax.model.priors import Fixed, LogUniform, Normal, Uniform  # noqa: E402
-from sedjax.ssp.grid import SSPData, load_ssp  # noqa: E402
+if "jax" in _sys.modules:
+    _sys.modules["jax"].config.update("jax_enable_x64", True)
+else:
+    _os.environ["JAX_ENABLE_X64"] = "1"  # read by JAX when it is first imported
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "DERIVED_NAMES",
-    "Fixed",
-    "LogUniform",
-    "Normal",
-    "Parameters",
-    "SEDModel",
-    "SSPData",
-    "Uniform",
-    "load_filters",
-    "load_ssp",
-]
+_PUBLIC = {
+    "DERIVED_NAMES": "sedjax.model.sed_model",
+    "SEDModel": "sedjax.model.sed_model",
+    "Parameters": "sedjax.model.params",
+    "Fixed": "sedjax.model.priors",
+    "LogUniform": "sedjax.model.priors",
+    "Normal": "sedjax.model.priors",
+    "Uniform": "sedjax.model.priors",
+    "SSPData": "sedjax.ssp.grid",
+    "load_ssp": "sedjax.ssp.grid",
+    "load_filters": "sedjax.photometry.filters",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        return getattr(_importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'sedjax' has no attribute {name!r}")

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sedjax.inference.posterior import gaussian_loglik
 from sedjax.io.atomic import atomic_output
 from sedjax.model.priors import Fixed, LogUniform, Normal, Uniform
 
@@ -42,14 +43,14 @@ def slice_range(model, name: str, truth: float | None = None, inset: float = 1e-
 
 
 def gaussian_loglik_fn(model, obs, err, mask=None, mode: str = "fast", tables=None):
-    """``loglik(params) = −½ Σ_b m_b (f_b − f̂_b(params))² / σ_b²`` (no normalisation term)."""
+    """``loglik(params)``: :func:`sedjax.inference.posterior.gaussian_loglik` of the model's
+    photometry at ``params`` (with its normalisation term, a constant on the slice)."""
     obs = jnp.asarray(obs, model.dtype)
     err = jnp.asarray(err, model.dtype)
     m = jnp.ones_like(obs) if mask is None else jnp.asarray(mask, model.dtype)
 
     def loglik(params):
-        pred = model.predict_photometry(params, mode=mode, tables=tables)
-        return -0.5 * jnp.sum(m * ((pred - obs) / err) ** 2)
+        return gaussian_loglik(model.predict_photometry(params, mode=mode, tables=tables), obs, err, m)
 
     return loglik
 

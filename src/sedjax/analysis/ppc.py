@@ -26,21 +26,12 @@ def _base_params(model, redshift=None) -> dict:
     return base
 
 
-def _tables_for(model, redshift, mode):
-    """Fast-mode tables when the galaxy's redshift differs from the model's fixed one."""
-    if mode != "fast" or redshift is None or model.fixed_redshift is None:
-        return None
-    if float(redshift) == model.fixed_redshift:
-        return None
-    return jax.jit(model.fast_tables)(jnp.asarray(redshift, model.dtype))
-
-
 def _evaluator(model, mode, redshift):
     """``jit(vmap(params -> (wave, f_nu, photometry)))`` for this model, cached."""
     per_model = _FN_CACHE.setdefault(model, {})
     key = (mode, None if redshift is None else float(redshift))
     if key not in per_model:
-        tables = _tables_for(model, redshift, mode)
+        tables = model.tables_for(redshift) if mode == "fast" else None
 
         def one(p):
             wave, fnu = model.predict_spectrum(p)
@@ -121,7 +112,7 @@ def truth_spectrum(model, params: dict, mode: str = "fast") -> dict:
     """
     p = {k: float(v) for k, v in model.spec.fixed_params.items()}
     p.update({k: float(v) for k, v in params.items() if k in model.spec.priors})
-    tables = _tables_for(model, p.get("redshift"), mode)
+    tables = model.tables_for(p.get("redshift")) if mode == "fast" else None
     wave, fnu = jax.jit(model.predict_spectrum)(p)
     phot = model.predict_photometry(p, mode=mode, tables=tables)
     return {"wave_obs_aa": np.asarray(wave, float), "fnu": np.asarray(fnu, float), "phot": np.asarray(phot, float)}

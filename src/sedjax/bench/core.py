@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sedjax.io.atomic import atomic_output
+from sedjax.io.jsonio import to_jsonable, write_json  # noqa: F401 (re-exported until the bench split)
 from sedjax.io.provenance import cpu_model, git_commit, package_versions, utc_now
 
 BENCH_PACKAGES = ("sedjax", "jax", "jaxlib", "blackjax", "numpy", "bagpipes", "astro-sedpy")
@@ -199,42 +199,6 @@ def provenance(model=None, cache: dict | None = None, extra: dict | None = None)
     if extra:
         out.update(extra)
     return out
-
-
-# ----------------------------------------------------------------------------- JSON
-def to_jsonable(obj):
-    """Plain-Python copy of ``obj`` (numpy/JAX scalars and arrays; non-finite floats -> None)."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, (str, bool)) or obj is None:
-        return obj
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, (jax.Array, np.ndarray, np.generic, float)):
-        a = np.asarray(obj)
-        if a.dtype.kind == "b":
-            return a.tolist()
-        if a.dtype.kind in "iu":
-            return a.tolist()
-        if a.dtype.kind in "fc":
-            a = a.real.astype(float)
-            if a.ndim == 0:
-                v = float(a)
-                return v if math.isfinite(v) else None
-            return [to_jsonable(v) for v in a]
-        return a.tolist()
-    return str(obj)
-
-
-def write_json(path, obj) -> None:
-    """Write ``obj`` as JSON atomically (temporary file in the same directory + os.replace)."""
-    with atomic_output(path) as tmp, open(tmp, "w") as fh:
-        json.dump(to_jsonable(obj), fh, indent=2, allow_nan=False)
-        fh.write("\n")
 
 
 def _error_record(exc: BaseException) -> dict:

@@ -120,11 +120,8 @@ def bench_sampler(
     """
     cache = cache_state()
     options = {**DEFAULT_OPTIONS, **(options or {})}
-    tables = None
     z = obs.get("redshift")
-    if z is not None and model.fixed_redshift is not None and float(z) != model.fixed_redshift:
-        tables = jax.jit(model.fast_tables)(z)
-    data = make_data(model, obs["flux"], obs["flux_err"], obs.get("mask"), z, tables)
+    data = make_data(model, obs["flux"], obs["flux_err"], obs.get("mask"), z, model.tables_for(z))
     target = make_target(model, mode=mode, sys_frac=sys_frac)
     key = jax.random.PRNGKey(seed)
     out = {

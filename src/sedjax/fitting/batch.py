@@ -42,7 +42,7 @@ import numpy as np
 from sedjax.io.atomic import atomic_output
 from sedjax.inference import FitResult, assess_status, bind, make_opts
 from sedjax.inference.posterior import make_target
-from sedjax.inference.result import _json_default
+from sedjax.io.jsonio import json_default
 from sedjax.fitting.single import fit_info
 
 FORMAT = "sedjax-batch-v1"
@@ -174,21 +174,10 @@ class BatchProgram:
         self._convert = None
         fn = bind(backend, self.target, self.opts)
         spec = model.spec
-        fixed = model.fixed_redshift
-        own = getattr(model, "_tables", None)
         use_tables = self.tables
 
         def chunk(keys, flux, err, mask, z):
-            tabs = None
-            if use_tables:
-                tabs = jax.vmap(model.fast_tables)(z)
-                if own is not None:
-                    same = z == fixed
-
-                    def pick(t, t0):
-                        return jnp.where(same.reshape((-1,) + (1,) * (t.ndim - 1)), t0[None], t)
-
-                    tabs = jax.tree.map(pick, tabs, own)
+            tabs = model.tables_for_batch(z) if use_tables else None
             data = {"flux": flux, "flux_err": err, "mask": mask, "redshift": z, "tables": tabs}
             return jax.vmap(fn)(keys, data)
 
@@ -360,8 +349,8 @@ class BatchResult:
             f.attrs["compile_s"] = float(self.compile_s)
             f.attrs["param_names"] = json.dumps(list(self.samples))
             f.attrs["derived_names"] = json.dumps(list(self.derived))
-            f.attrs["meta"] = json.dumps(self.meta, default=_json_default)
-            f.attrs["throughput"] = json.dumps(self.throughput(), default=_json_default)
+            f.attrs["meta"] = json.dumps(self.meta, default=json_default)
+            f.attrs["throughput"] = json.dumps(self.throughput(), default=json_default)
             ids = np.asarray(self.ids)
             if ids.dtype.kind in "iu":
                 f.create_dataset("ids", data=ids.astype(np.int64))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import jax
-
 from sedjax.inference import FitResult, make_opts, run_backend
 from sedjax.inference.posterior import make_data, make_target, physical_samples
 from sedjax.io.provenance import package_versions
@@ -45,10 +43,7 @@ def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float
     fit is unusable).
     """
     redshift = obs.get("redshift")
-    tables = None
-    if redshift is not None and model.fixed_redshift is not None and float(redshift) != model.fixed_redshift:
-        tables = jax.jit(model.fast_tables)(redshift)
-    data = make_data(model, obs["flux"], obs["flux_err"], obs.get("mask"), redshift, tables)
+    data = make_data(model, obs["flux"], obs["flux_err"], obs.get("mask"), redshift, model.tables_for(redshift))
     target = make_target(model, mode=mode, sys_frac=sys_frac)
     opts = make_opts(backend, **(options or {}))
     raw, compile_s, run_s = run_backend(backend, key, target, data, opts)

@@ -59,6 +59,18 @@ def make_data(model, flux, flux_err, mask=None, redshift=None, tables=None) -> d
     }
 
 
+def gaussian_loglik(pred, flux, flux_err, mask, sys_frac: float = 0.0):
+    """The photometric log-likelihood of the module docstring, for predicted fluxes ``pred``.
+
+    ``−½ Σ_b m_b [(f_b − f̂_b)² / σ_b² + ln(2π σ_b²)]``, ``σ_b² = e_b² + (s f̂_b)²``; every
+    argument broadcasts over bands (the last axis). The one likelihood of the package: the
+    backends' target, gradient fields and benchmarks all call it.
+    """
+    var = flux_err**2 + (sys_frac * pred) ** 2
+    chi2 = (flux - pred) ** 2 / var
+    return -0.5 * jnp.sum(mask * (chi2 + jnp.log(2 * math.pi * var)), axis=-1)
+
+
 def make_target(model, mode: str = "fast", sys_frac: float = 0.0) -> Target:
     """Target (log density, likelihood, prior, init) in u space for ``model``."""
     spec = model.spec
@@ -73,9 +85,7 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0) -> Target:
     def loglik_fn(u, data):
         params, _ = params_of(u, data)
         pred = model.predict_photometry(params, mode=mode, tables=data.get("tables"))
-        var = data["flux_err"] ** 2 + (sys_frac * pred) ** 2
-        chi2 = (data["flux"] - pred) ** 2 / var
-        return -0.5 * jnp.sum(data["mask"] * (chi2 + jnp.log(2 * math.pi * var)))
+        return gaussian_loglik(pred, data["flux"], data["flux_err"], data["mask"], sys_frac)
 
     def logprior_fn(u, data):
         params, logdet = params_of(u, data)

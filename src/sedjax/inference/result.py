@@ -11,6 +11,7 @@ import h5py
 import numpy as np
 
 from sedjax.io.atomic import atomic_output
+from sedjax.io.jsonio import json_default
 from .diagnostics import assess_status
 
 _STATUSES = ("ok", "failed")
@@ -19,20 +20,6 @@ _STATUSES = ("ok", "failed")
 def _to_np(x):
     a = np.asarray(x)
     return a
-
-
-def _json_default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if hasattr(o, "__array__"):
-        return np.asarray(o).tolist()
-    if hasattr(o, "__dataclass_fields__"):
-        import dataclasses
-
-        return dataclasses.asdict(o)
-    return str(o)
 
 
 @dataclass
@@ -116,7 +103,7 @@ class FitResult:
             f.attrs["compile_s"] = float(self.timings.get("compile_s", np.nan))
             f.attrs["run_s"] = float(self.timings.get("run_s", np.nan))
             f.attrs["timings"] = json.dumps({k: float(v) for k, v in self.timings.items()})
-            f.attrs["meta"] = json.dumps(self.meta, default=_json_default)
+            f.attrs["meta"] = json.dumps(self.meta, default=json_default)
             for gname, content in (
                 ("samples", self.samples),
                 ("derived", self.derived),

@@ -171,9 +171,10 @@ class SEDModel:
             self._lines = (lum, {k: tuple(v) for k, v in idx.items()})
         prior_z = spec.priors["redshift"]
         self.fixed_redshift = float(prior_z.value) if isinstance(prior_z, Fixed) else None
+        self._fast_tables_jit = jax.jit(self.fast_tables)
         self._tables = None
         if self.fixed_redshift is not None:
-            self._tables = jax.jit(self.fast_tables)(jnp.asarray(self.fixed_redshift, self.dtype))
+            self._tables = self._fast_tables_jit(jnp.asarray(self.fixed_redshift, self.dtype))
 
     # ----------------------------------------------------------------- helpers
     def _cast(self, params: dict) -> dict:
@@ -252,6 +253,38 @@ class SEDModel:
         centre = jnp.exp(ln_lo + (jnp.arange(self.n_subbins) + 0.5) / self.n_subbins * (ln_hi - ln_lo)) / (1.0 + z)
         wave_eff = jnp.where(wsum > 0, wave_eff, centre)
         return FastTables(young_band_flux=young, old_band_flux=old, wave_eff_rest_aa=wave_eff)
+
+    @property
+    def own_tables(self) -> FastTables | None:
+        """The fast tables built at construction for the fixed redshift (None if z is free)."""
+        return self._tables
+
+    def tables_for(self, redshift) -> FastTables | None:
+        """Fast-mode tables for one galaxy observed at ``redshift`` (concrete, not traced).
+
+        None when the model's own tables serve: no redshift given, a free redshift in the
+        spec (tables then follow the sampled z), or ``redshift`` equal to the fixed one.
+        Otherwise the tables at that redshift, from one compiled :meth:`fast_tables`.
+        """
+        if redshift is None or self.fixed_redshift is None or float(redshift) == self.fixed_redshift:
+            return None
+        return self._fast_tables_jit(jnp.asarray(redshift, self.dtype))
+
+    def tables_for_batch(self, redshift) -> FastTables:
+        """Fast-mode tables for a batch of galaxies, ``redshift`` (n,) (pure: jit-able).
+
+        Galaxies at the model's fixed redshift get its own tables bit for bit (as
+        :meth:`tables_for` gives them to a single fit); the others ``fast_tables(z)``.
+        """
+        tabs = jax.vmap(self.fast_tables)(redshift)
+        if self._tables is None:
+            return tabs
+        same = redshift == self.fixed_redshift
+
+        def pick(t, t0):
+            return jnp.where(same.reshape((-1,) + (1,) * (t.ndim - 1)), t0[None], t)
+
+        return jax.tree.map(pick, tabs, self._tables)
 
     def _photometry_fast(self, p, tables: FastTables):
         mass_young, mass_old = mass_per_age_bin(
