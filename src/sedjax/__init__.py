@@ -29,7 +29,7 @@ else:
 __version__ = "0.1.0"
 
 _PUBLIC = {
-    "DERIVED_NAMES": "sedjax.model.sed_model",
+    "DERIVED_NAMES": "sedjax.model.names",
     "SEDModel": "sedjax.model.sed_model",
     "Parameters": "sedjax.model.params",
     "Fixed": "sedjax.model.priors",

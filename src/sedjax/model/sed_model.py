@@ -48,15 +48,8 @@ from sedjax.physics.ssp_weights import (
     sfh_scale,
     take_two_metallicities,
 )
+from sedjax.model.names import DERIVED_NAMES  # noqa: F401 (re-exported; defined JAX-free)
 from sedjax.ssp.grid import SSPData
-
-DERIVED_NAMES = (
-    "log_mass_formed",
-    "log_mass_surviving",
-    "sfr_10myr",
-    "sfr_100myr",
-    "mass_weighted_age_gyr",
-)
 
 
 class FastTables(NamedTuple):
@@ -110,7 +103,7 @@ class SEDModel:
     n_subbins : int
         Sub-bins per band for the fast mode.
     emission_lines : dict, optional
-        The grid's line catalogue (:func:`sedjax.ssp.nebular.load_emission_lines`); with it,
+        The grid's line catalogue (:func:`sedjax.ssp.nebular.lines.load_emission_lines`); with it,
         :meth:`derived` also reports intrinsic Hα, Hβ, [O III] 5007 and [O II] 3727.
     """
 

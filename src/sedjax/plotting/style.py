@@ -18,6 +18,7 @@ if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
 import matplotlib.pyplot as plt  # noqa: E402
 
 from sedjax.io.atomic import atomic_output  # noqa: E402
+from sedjax.model.names import DERIVED_NAMES  # noqa: E402
 import numpy as np  # noqa: E402
 
 # name -> (symbol, unit); unit "" for dimensionless quantities
@@ -139,8 +140,6 @@ def order_quantities(names) -> list[str]:
     """Canonical order: free parameters (SFH, metallicity, dust, redshift, as in
     :data:`QUANTITIES`), then derived quantities, then line luminosities; names unknown
     to :data:`QUANTITIES` keep their given order after the known ones of their group."""
-    from sedjax.model.sed_model import DERIVED_NAMES
-
     names = list(dict.fromkeys(names))
     rank = {n: i for i, n in enumerate(QUANTITIES)}
     lines = [n for n in names if n.startswith("lum_")]
