@@ -8,45 +8,17 @@
 #   results/benchmarks/cpu/batch_{backend}.json   batched vs looped fit()
 #
 # Config (config["batch"]): catalogue_size (first N mock galaxies), chunk_size (galaxies
-# per compiled call and per job; the number of chunks is known from the config),
-# bench_galaxies, backend_options (per backend, field by field over backend_options),
-# device (cpu | gpu: the conda env and the local gpu resource).
+# per compiled call and per job; the number of chunks is known from the config:
+# sedjax.fitting.chunks), bench_galaxies, backend_options (per backend, field by field over
+# backend_options), device (cpu | gpu: the conda env and the local gpu resource).
+# Helpers (batch_n_galaxies, batch_n_chunks, batch_options, ...): common.smk.
 #
 # GPU: fit_batch declares gpu=0 for local CPU runs (device: cpu); the slurm-gpu profile's
 # set-resources (profiles/slurm-gpu/config.yaml) sends fit_batch to the GPU partition with
 # gpu: 1 and 8 threads, and scripts/fit_batch.py then runs JAX on the GPU (falling back
 # to the CPU, with a warning, when JAX sees none). For --use-conda on GPU nodes set
 # batch.device: gpu so that the job gets the CUDA environment.
-# (Helpers are lambdas, not defs: `snakemake --lint` flags def + rule in one file.)
-
-import math
-
-BATCH_DEFAULTS = {"catalogue_size": 40, "chunk_size": 20, "bench_galaxies": 8, "backend_options": {}, "device": "cpu", "rank_bins": 10}
-
-batch_cfg = lambda key: config.get("batch", {}).get(key, BATCH_DEFAULTS[key])
-
-# galaxies fitted: the first catalogue_size of the mock (never more than it has)
-batch_n_galaxies = lambda: min(int(batch_cfg("catalogue_size")), int(config["mock"]["n_galaxies"]))
-
-batch_n_chunks = lambda: math.ceil(batch_n_galaxies() / min(int(batch_cfg("chunk_size")), batch_n_galaxies()))
-
-# backend options: batch.backend_options[backend] field by field over backend_options[backend]
-batch_options = lambda backend: {
-    **config.get("backend_options", {}).get(backend, {}),
-    **(batch_cfg("backend_options") or {}).get(backend, {}),
-}
-
-batch_chunk_files = lambda backend: expand(
-    "results/fits/batch/{backend}/chunk_{i}.h5", backend=backend, i=range(batch_n_chunks())
-)
-
-# everything the batch rules build (for final_outputs())
-batch_outputs = lambda: [
-    *expand("results/fits/batch/{backend}.parquet", backend=config["backends"]),
-    *expand("results/fits/batch/{backend}_throughput.json", backend=config["backends"]),
-    "results/calibration/coverage.parquet",
-    "results/calibration/ranks.parquet",
-]
+#
 # bench_batch (batched vs looped fit, ~9 min on 2 cores) is built on request:
 #   snakemake --cores 2 results/benchmarks/cpu/batch_nuts.json
 
@@ -65,18 +37,18 @@ rule fit_batch:
         i=r"\d+",
     params:
         model=lambda wildcards: config["model"],
-        mock_redshift=lambda wildcards: config["mock"].get("redshift"),
+        mock_redshift=lambda wildcards: config["mock"]["redshift"],
         fit=lambda wildcards: config["fit"],
         options=lambda wildcards: batch_options(wildcards.backend),
         catalogue_size=lambda wildcards: batch_n_galaxies(),
-        chunk_size=lambda wildcards: batch_cfg("chunk_size"),
+        chunk_size=lambda wildcards: config["batch"]["chunk_size"],
     threads: 1  # CPU: one XLA worker (batched LAPACK deadlock in jaxlib 0.10); chunks run side by side
     resources:
         mem_mb=8000,
         runtime=120,
-        gpu=lambda wildcards: 1 if batch_cfg("device") == "gpu" else 0,
+        gpu=lambda wildcards: gpus_for(config["batch"]["device"]),
     conda:
-        ENV_GPU if batch_cfg("device") == "gpu" else ENV_CPU
+        env_for(config["batch"]["device"])
     script:
         "../../scripts/fit_batch.py"
 
@@ -106,15 +78,15 @@ rule merge_batch:
 rule calibration:
     """Coverage of the 68% / 95% intervals and SBC rank uniformity per backend and parameter."""
     input:
-        tables=expand("results/fits/batch/{backend}.parquet", backend=config["backends"]),
+        tables=expand("results/fits/batch/{backend}.parquet", backend=batch_backends()),
     output:
         coverage="results/calibration/coverage.parquet",
         ranks="results/calibration/ranks.parquet",
     log:
         "logs/calibration.log",
     params:
-        backends=config["backends"],
-        n_bins=batch_cfg("rank_bins"),
+        backends=batch_backends(),
+        n_bins=config["batch"]["rank_bins"],
     threads: 1
     resources:
         mem_mb=2000,
@@ -138,10 +110,10 @@ rule bench_batch:
         backend="|".join(BACKEND_NAMES),
     params:
         model=lambda wildcards: config["model"],
-        mock_redshift=lambda wildcards: config["mock"].get("redshift"),
+        mock_redshift=lambda wildcards: config["mock"]["redshift"],
         fit=lambda wildcards: config["fit"],
         options=lambda wildcards: batch_options(wildcards.backend),
-        n_galaxies=lambda wildcards: batch_cfg("bench_galaxies"),
+        n_galaxies=lambda wildcards: config["batch"]["bench_galaxies"],
     threads: 1  # one XLA worker, as fit_batch
     resources:
         mem_mb=8000,

@@ -3,133 +3,40 @@
 # Per device (cpu | gpu): results/benchmarks/{device}/{name}.json, then summary.json + summary.md.
 # A gpu benchmark on a host where JAX sees no GPU writes {"skipped": true, "reason": ...}.
 
-BENCH_NAMES = ["jit", "grad", "vmap", "cache", "peer"]
-
-
-# bench_outputs(): the summaries for every device in config["benchmarks"]["devices"].
-# (A lambda, not a def: `snakemake --lint` flags def + rule in one file.)
-bench_outputs = lambda: expand(
-    "results/benchmarks/{device}/summary.{ext}",
-    device=config["benchmarks"]["devices"],
-    ext=["json", "md"],
-)
+# One rule, one job per (device, name); name in BENCH_NAMES (common.smk):
+#   jit    predict_photometry (exact, fast): compile time, jit steady state vs NumPy reference and op-by-op JAX
+#   grad   jit(grad(loglik)) vs the jitted forward model; jit(vmap(grad)) vs batched forward per galaxy
+#   vmap   per-galaxy time vs batch size: jit(vmap(predict_photometry)) vs a Python loop of jitted calls
+#   cache  time to first result (jitted predict + grad) in a fresh process, compilation cache cold vs warm
+#   peer   the same model evaluated by bagpipes (model_galaxy.update) vs ours; magnitude differences
+# Redo one: snakemake --cores 2 --force results/benchmarks/cpu/jit.json (--forcerun bench: all five).
 
 
 wildcard_constraints:
     device="cpu|gpu",
 
 
-rule bench_jit:
-    """predict_photometry (exact, fast): compile time, jit steady state vs NumPy reference and op-by-op JAX."""
+rule bench:
+    """One forward-model benchmark (jit, grad, vmap, cache or peer) on one device (scripts/bench.py)."""
     input:
         ssp=ssp_path(),
     output:
-        "results/benchmarks/{device}/jit.json",
+        "results/benchmarks/{device}/{name}.json",
     log:
-        "logs/benchmarks/{device}/jit.log",
+        "logs/benchmarks/{device}/{name}.log",
+    wildcard_constraints:
+        name="|".join(BENCH_NAMES),
     params:
-        name="jit",
+        name=lambda wildcards: wildcards.name,
         bench=lambda wildcards: config["benchmarks"],
         model=lambda wildcards: config["model"],
     threads: config["benchmarks"]["threads"]
     resources:
         mem_mb=8000,
         runtime=30,
-        gpu=lambda wildcards: 1 if wildcards.device == "gpu" else 0,
+        gpu=lambda wildcards: gpus_for(wildcards.device),
     conda:
-        lambda wildcards: ENV_GPU if wildcards.device == "gpu" else ENV_CPU
-    script:
-        "../../scripts/bench.py"
-
-
-rule bench_grad:
-    """jit(grad(loglik)) vs the jitted forward model; jit(vmap(grad)) vs batched forward per galaxy."""
-    input:
-        ssp=ssp_path(),
-    output:
-        "results/benchmarks/{device}/grad.json",
-    log:
-        "logs/benchmarks/{device}/grad.log",
-    params:
-        name="grad",
-        bench=lambda wildcards: config["benchmarks"],
-        model=lambda wildcards: config["model"],
-    threads: config["benchmarks"]["threads"]
-    resources:
-        mem_mb=8000,
-        runtime=30,
-        gpu=lambda wildcards: 1 if wildcards.device == "gpu" else 0,
-    conda:
-        lambda wildcards: ENV_GPU if wildcards.device == "gpu" else ENV_CPU
-    script:
-        "../../scripts/bench.py"
-
-
-rule bench_vmap:
-    """Per-galaxy time vs batch size: jit(vmap(predict_photometry)) vs a Python loop of jitted calls."""
-    input:
-        ssp=ssp_path(),
-    output:
-        "results/benchmarks/{device}/vmap.json",
-    log:
-        "logs/benchmarks/{device}/vmap.log",
-    params:
-        name="vmap",
-        bench=lambda wildcards: config["benchmarks"],
-        model=lambda wildcards: config["model"],
-    threads: config["benchmarks"]["threads"]
-    resources:
-        mem_mb=8000,
-        runtime=30,
-        gpu=lambda wildcards: 1 if wildcards.device == "gpu" else 0,
-    conda:
-        lambda wildcards: ENV_GPU if wildcards.device == "gpu" else ENV_CPU
-    script:
-        "../../scripts/bench.py"
-
-
-rule bench_cache:
-    """Time to first result (jitted predict + grad) in a fresh process, compilation cache cold vs warm."""
-    input:
-        ssp=ssp_path(),
-    output:
-        "results/benchmarks/{device}/cache.json",
-    log:
-        "logs/benchmarks/{device}/cache.log",
-    params:
-        name="cache",
-        bench=lambda wildcards: config["benchmarks"],
-        model=lambda wildcards: config["model"],
-    threads: config["benchmarks"]["threads"]
-    resources:
-        mem_mb=8000,
-        runtime=30,
-        gpu=lambda wildcards: 1 if wildcards.device == "gpu" else 0,
-    conda:
-        lambda wildcards: ENV_GPU if wildcards.device == "gpu" else ENV_CPU
-    script:
-        "../../scripts/bench.py"
-
-
-rule bench_peer:
-    """The same model evaluated by bagpipes (model_galaxy.update) vs ours; magnitude differences."""
-    input:
-        ssp=ssp_path(),
-    output:
-        "results/benchmarks/{device}/peer.json",
-    log:
-        "logs/benchmarks/{device}/peer.log",
-    params:
-        name="peer",
-        bench=lambda wildcards: config["benchmarks"],
-        model=lambda wildcards: config["model"],
-    threads: config["benchmarks"]["threads"]
-    resources:
-        mem_mb=8000,
-        runtime=30,
-        gpu=lambda wildcards: 1 if wildcards.device == "gpu" else 0,
-    conda:
-        lambda wildcards: ENV_GPU if wildcards.device == "gpu" else ENV_CPU
+        lambda wildcards: env_for(wildcards.device)
     script:
         "../../scripts/bench.py"
 

@@ -1,11 +1,48 @@
-# Helpers shared by the rule files. No rules here.
+# Helpers shared by the rule files, as plain functions of `config`. No rules here (`snakemake
+# --lint` flags def + rule in one file), so every helper of the workflow lives in this file.
+# (That check is textual: no comment or docstring here may read like `rule <name>:`.)
+#
+# `config` has been validated against config/schema.yaml by the Snakefile, which also fills
+# every default (nested blocks included): the helpers read config values directly, and no
+# default is repeated here.
 import os
+
+import yaml
+
+from sedjax.fitting.chunks import chunk_count, n_fitted
 
 ENV_CPU = "../../envs/sedjax-cpu.yaml"
 ENV_GPU = "../../envs/sedjax-gpu.yaml"
-BACKEND_NAMES = ["map", "laplace", "pathfinder", "nuts", "vi", "ns"]
 
 
+def schema_backend_names(schema_path):
+    """The inference backends, in order: the schema's `$defs/backend` enum (their one list)."""
+    with open(schema_path) as fh:
+        return list(yaml.safe_load(fh)["$defs"]["backend"]["enum"])
+
+
+BACKEND_NAMES = schema_backend_names(os.path.join(workflow.basedir, "config", "schema.yaml"))
+# forward-model benchmarks, one job each of rule bench -> results/benchmarks/{device}/{name}.json
+BENCH_NAMES = ["jit", "grad", "vmap", "cache", "peer"]
+
+
+# ------------------------------------------------------------------ devices
+def env_for(device):
+    """The conda environment of a job on `device` (cpu | gpu)."""
+    return ENV_GPU if device == "gpu" else ENV_CPU
+
+
+def gpus_for(device):
+    """GPUs a job on `device` (cpu | gpu) asks for (the `gpu` resource)."""
+    return 1 if device == "gpu" else 0
+
+
+def bench_devices():
+    """Devices the benchmarks run on (benchmarks.devices)."""
+    return config["benchmarks"]["devices"]
+
+
+# ------------------------------------------------------------------ SSP grids
 def stellar_ssp_path():
     """The stellar-only SSP grid (rule fetch_ssp)."""
     return f"data/ssp/ssp_{config['ssp']['name']}.h5"
@@ -19,11 +56,104 @@ def nebular_log_u_tag(log_u):
 
 def ssp_path():
     """The SSP grid every downstream step reads (with nebular emission if ssp.nebular.enabled)."""
-    nebular = config["ssp"].get("nebular", {})
-    if nebular.get("enabled", False):
-        tag = nebular_log_u_tag(nebular.get("log_u", -3.0))
+    nebular = config["ssp"]["nebular"]
+    if nebular["enabled"]:
+        tag = nebular_log_u_tag(nebular["log_u"])
         return f"data/ssp/ssp_{config['ssp']['name']}_wNE_logU{tag}.h5"
     return stellar_ssp_path()
+
+
+# ------------------------------------------------------------------ batch fits
+def batch_backends():
+    """Backends with catalogue (batch) fits: every configured backend."""
+    return config["backends"]
+
+
+def batch_n_galaxies():
+    """Galaxies fitted by the batch: the first batch.catalogue_size of the mock (never more)."""
+    return n_fitted(config["batch"]["catalogue_size"], config["mock"]["n_galaxies"])
+
+
+def batch_n_chunks():
+    """Number of fit_batch jobs (chunk files) per backend (sedjax.fitting.chunks)."""
+    return chunk_count(batch_n_galaxies(), config["batch"]["chunk_size"])
+
+
+def batch_options(backend):
+    """Options of `backend` in the batch: batch.backend_options field by field over backend_options."""
+    return {
+        **config["backend_options"].get(backend, {}),
+        **config["batch"]["backend_options"].get(backend, {}),
+    }
+
+
+def batch_chunk_files(backend):
+    """Every chunk file of one backend (the inputs of merge_batch)."""
+    return expand("results/fits/batch/{backend}/chunk_{i}.h5", backend=backend, i=range(batch_n_chunks()))
+
+
+def batch_outputs():
+    """Everything the batch rules build for rule all (bench_batch is built on request)."""
+    return [
+        *expand("results/fits/batch/{backend}.parquet", backend=batch_backends()),
+        *expand("results/fits/batch/{backend}_throughput.json", backend=batch_backends()),
+        "results/calibration/coverage.parquet",
+        "results/calibration/ranks.parquet",
+    ]
+
+
+# ------------------------------------------------------------------ sampler benchmark
+def sampler_backends():
+    """Backends of bench_sampler: benchmarks.sampler.backends, or (null) nuts + every configured backend."""
+    chosen = config["benchmarks"]["sampler"]["backends"]
+    return chosen or ["nuts"] + [b for b in config["backends"] if b != "nuts"]
+
+
+def sampler_cfg():
+    """benchmarks.sampler with its backend list resolved (sampler_backends())."""
+    return {**config["benchmarks"]["sampler"], "backends": sampler_backends()}
+
+
+# ------------------------------------------------------------------ figures and report
+def free_param_names():
+    """Free parameters of the model config (a prior, not a number or {fixed: x})."""
+    return [k for k, v in config["model"]["params"].items() if isinstance(v, dict) and "fixed" not in v]
+
+
+def figure_outputs():
+    """Every figure (PNG) that rule all and rule report build on the current config."""
+    ids = config["fit_single"]["ids"]
+    return [
+        "results/figures/jit_speedup.png",
+        "results/figures/vmap_throughput.png",
+        "results/figures/sampler_compile.png",
+        "results/figures/grad_field.png",
+        *expand("results/figures/corner_{backend}_{id}.png", backend=config["backends"], id=ids),
+        *expand("results/figures/corner_all_{id}.png", id=ids),
+        *expand("results/figures/sed_{id}.png", id=ids),
+        *expand("results/figures/recovery_{backend}.png", backend=batch_backends()),
+        "results/figures/calibration.png",
+        "results/figures/backend_comparison.png",
+    ]
+
+
+def report_outputs():
+    """What rule all needs of the summary (rule report)."""
+    return ["results/summary.md", "results/summary.html"]
+
+
+def report_summary():
+    """The run's facts named in the summary's preamble (sedjax.plotting.report.summary_preamble)."""
+    return {
+        "ssp": os.path.basename(ssp_path()).removeprefix("ssp_").removesuffix(".h5"),
+        "nebular": config["ssp"]["nebular"]["enabled"],
+        "sfh": config["model"]["sfh"],
+        "dust_law": config["model"]["dust_law"],
+        "bands": config["model"]["bands"],
+        "n_galaxies": config["mock"]["n_galaxies"],
+        "backends": config["backends"],
+        "mode": config["fit"]["mode"],
+    }
 
 
 def final_outputs():
@@ -33,7 +163,7 @@ def final_outputs():
         ssp_path(),
         "results/mock/catalog.parquet",
         "results/fits/single/summary.parquet",
-        *expand("results/benchmarks/{device}/summary.json", device=config["benchmarks"]["devices"]),
+        *expand("results/benchmarks/{device}/summary.json", device=bench_devices()),
         *batch_outputs(),
         *figure_outputs(),
         *report_outputs(),

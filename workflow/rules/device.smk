@@ -15,10 +15,10 @@ rule device_probe:
     threads: 1
     resources:
         # one GPU for the gpu variant only (local runs: `resources: gpu: 1` serialises them)
-        gpu=lambda wildcards: 1 if wildcards.device == "gpu" else 0,
+        gpu=lambda wildcards: gpus_for(wildcards.device),
         mem_mb=2000,
         runtime=10,
     conda:
-        lambda wildcards: ENV_GPU if wildcards.device == "gpu" else ENV_CPU
+        lambda wildcards: env_for(wildcards.device)
     script:
         "../../scripts/device_probe.py"

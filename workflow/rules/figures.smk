@@ -2,49 +2,8 @@
 #   snakemake --forcerun plot_jit_speedup results/figures/jit_speedup.png
 # redraws just that figure. Every PNG is a report() output (snakemake --report); the paper
 # figures also get a PDF beside them (a `pdf` output); per-backend corner plots are PNG only.
-# Settings: the `figures:` config block (defaults below apply while it is absent).
-
-FIGURES_DEFAULTS = {
-    "grad_field": {
-        "galaxy_id": 0,
-        "x_name": "dust_tau_diff",
-        "y_name": "met_logzsol",
-        "n": 30,
-        "mode": "fast",
-        "x_range": None,
-        "y_range": None,
-    },
-    "sed": {"n_draws": 100, "seed": 0},
-}
-
-# figures_cfg("sed") -> the defaults updated by config["figures"]["sed"]
-# (lambdas, not defs: `snakemake --lint` flags def + rule in one file)
-figures_cfg = lambda key: {**FIGURES_DEFAULTS[key], **(config.get("figures", {}).get(key) or {})}
-# backends with catalogue (batch) fits (batch.smk fits every configured backend)
-batch_backends = lambda: config["backends"]
-# free parameters of the model config (a prior, not a number or {fixed: x})
-free_param_names = lambda: [
-    k for k, v in config["model"]["params"].items() if isinstance(v, dict) and "fixed" not in v
-]
-bench_devices = lambda: config["benchmarks"]["devices"]
-
-# figure_outputs(): every figure (PNG) rule all / rule report build on the current config
-figure_outputs = lambda: [
-    "results/figures/jit_speedup.png",
-    "results/figures/vmap_throughput.png",
-    "results/figures/sampler_compile.png",
-    "results/figures/grad_field.png",
-    *expand(
-        "results/figures/corner_{backend}_{id}.png",
-        backend=config["backends"],
-        id=config["fit_single"]["ids"],
-    ),
-    *expand("results/figures/corner_all_{id}.png", id=config["fit_single"]["ids"]),
-    *expand("results/figures/sed_{id}.png", id=config["fit_single"]["ids"]),
-    *expand("results/figures/recovery_{backend}.png", backend=batch_backends()),
-    "results/figures/calibration.png",
-    "results/figures/backend_comparison.png",
-]
+# Settings: the `figures:` config block (defaults: config/schema.yaml). Helpers
+# (figure_outputs, free_param_names, bench_devices, batch_backends): common.smk.
 
 
 rule grad_field:
@@ -57,7 +16,7 @@ rule grad_field:
     log:
         "logs/figures/grad_field.log",
     params:
-        cfg=lambda wildcards: figures_cfg("grad_field"),
+        cfg=lambda wildcards: config["figures"]["grad_field"],
         model=lambda wildcards: config["model"],
     threads: 1
     resources:
@@ -240,7 +199,7 @@ rule plot_sed:
     wildcard_constraints:
         id=r"\d+",
     params:
-        cfg=lambda wildcards: figures_cfg("sed"),
+        cfg=lambda wildcards: config["figures"]["sed"],
         model=lambda wildcards: config["model"],
         mode=lambda wildcards: config["fit"]["mode"],
     threads: 1

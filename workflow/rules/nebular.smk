@@ -3,7 +3,7 @@ rule add_nebular:
 
     The output file is named after its logU (nebular_log_u_tag() in common.smk), e.g.
     data/ssp/ssp_bc03_miles_kroupa_wNE_logU-3.0.h5; it also holds the ssp_emline_*
-    line catalogue (sedjax.ssp.nebular.load_emission_lines)."""
+    line catalogue (sedjax.ssp.nebular.lines.load_emission_lines)."""
     input:
         "data/ssp/ssp_{name}.h5",
     output:
@@ -16,9 +16,7 @@ rule add_nebular:
         log_u=r"-?[0-9]+\.[0-9]+",
     params:
         log_u=lambda wildcards: float(wildcards.log_u),
-        velocity_dispersion_kms=lambda wildcards: float(
-            config["ssp"].get("nebular", {}).get("velocity_dispersion_kms", 100.0)
-        ),
+        velocity_dispersion_kms=lambda wildcards: float(config["ssp"]["nebular"]["velocity_dispersion_kms"]),
     threads: 1
     resources:
         mem_mb=3000,

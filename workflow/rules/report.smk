@@ -1,10 +1,7 @@
 # Summary of the run: results/summary.md and results/summary.html (key tables with
 # relative links to the figures). The Snakemake HTML report of the figures:
 #   snakemake --report results/report.html
-# Needs figures.smk and bench_sampler.smk (figure_outputs, batch_backends, bench_devices).
-
-# report_outputs(): what rule all needs for the summary
-report_outputs = lambda: ["results/summary.md", "results/summary.html"]
+# Helpers (figure_outputs, report_summary, ...): common.smk.
 
 
 rule report:
@@ -23,15 +20,7 @@ rule report:
     log:
         "logs/report.log",
     params:
-        summary=lambda wildcards: {
-            "ssp": os.path.basename(ssp_path()).removeprefix("ssp_").removesuffix(".h5"),
-            "sfh": config["model"].get("sfh", "dpl"),
-            "dust_law": config["model"].get("dust_law", "powerlaw"),
-            "bands": config["model"]["bands"],
-            "n_galaxies": config["mock"]["n_galaxies"],
-            "backends": config["backends"],
-            "mode": config["fit"]["mode"],
-        },
+        summary=lambda wildcards: report_summary(),
     threads: 1
     resources:
         mem_mb=2000,
