@@ -3,8 +3,8 @@
 Under Snakemake (``script:``) it reads ``snakemake.input[0]`` (stellar grid, DSPS
 layout), ``snakemake.params.log_u`` and ``snakemake.params.velocity_dispersion_kms``,
 writes ``snakemake.output[0]`` (grid + ``ssp_emline_*`` line catalogue) and logs to
-``snakemake.log[0]``. All work is done by :func:`sedjax.ssp.nebular.add_nebular_with_lines`
-and :func:`sedjax.ssp.nebular.write_ssp_with_lines` (atomic write).
+``snakemake.log[0]``. All work is done by :func:`sedjax.ssp.nebular.build.add_nebular_with_lines`
+and :func:`sedjax.ssp.nebular.lines.write_ssp_with_lines` (atomic write).
 
 For debugging it also runs from the command line::
 
@@ -15,14 +15,11 @@ For debugging it also runs from the command line::
 import argparse
 import json
 
-from sedjax.ssp.nebular import (
-    DEFAULT_LOG_U,
-    DEFAULT_VELOCITY_DISPERSION_KMS,
-    add_nebular_with_lines,
-    write_ssp_with_lines,
-)
 from sedjax.io.runtime import setup_logging
 from sedjax.ssp.grid import load_ssp
+from sedjax.ssp.nebular.build import DEFAULT_VELOCITY_DISPERSION_KMS, add_nebular_with_lines
+from sedjax.ssp.nebular.lines import write_ssp_with_lines
+from sedjax.ssp.nebular.reader import DEFAULT_LOG_U
 
 
 def main(

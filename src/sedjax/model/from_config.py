@@ -15,13 +15,9 @@ def spec_from_config(model_cfg: dict) -> Parameters:
 
 def model_from_config(model_cfg: dict, ssp_path, z_range=None, dtype="float64", **kwargs) -> SEDModel:
     """``SEDModel`` from the ``model:`` config section and an SSP grid file."""
-    import h5py
-
-    from sedjax.ssp.nebular import load_emission_lines
+    from sedjax.ssp.nebular.lines import has_emission_lines, load_emission_lines
 
     spec = spec_from_config(model_cfg)
-    with h5py.File(ssp_path, "r") as f:
-        has_lines = "ssp_emline_luminosity" in f
     return SEDModel(
         spec,
         load_ssp(ssp_path),
@@ -30,7 +26,7 @@ def model_from_config(model_cfg: dict, ssp_path, z_range=None, dtype="float64", 
         igm=model_cfg.get("igm", True),
         z_range=z_range,
         dtype=dtype,
-        emission_lines=load_emission_lines(ssp_path) if has_lines else None,
+        emission_lines=load_emission_lines(ssp_path) if has_emission_lines(ssp_path) else None,
         **kwargs,
     )
 

@@ -1,7 +1,7 @@
 """Physical constants and conventions shared by every kernel (cgs unless named)."""
 
-C_KM_S = 299792.458  # speed of light, km/s
-C_AA_S = 2.99792458e18  # speed of light, Angstrom/s
+C_KM_S = 299792.458  # speed of light, km/s (exact SI value)
+C_AA_S = C_KM_S * 1e13  # speed of light, Angstrom/s (== 2.99792458e18 to the bit)
 L_SUN_ERG_S = 3.828e33  # nominal solar luminosity (IAU 2015 B3), erg/s
 MPC_CM = 3.0856775814913673e24  # 1 Mpc in cm
 AB_ZEROPOINT_CGS = 3.631e-20  # 3631 Jy in erg/s/cm^2/Hz (1 maggie)

@@ -21,39 +21,37 @@ error message of :func:`load_ssp`).
 from __future__ import annotations
 
 import datetime as _dt
-import importlib.metadata as _metadata
 import json
-import platform
 from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
 import h5py
 import numpy as np
 
-from sedjax.io.atomic import atomic_output, temp_path_beside
+from sedjax.io.atomic import atomic_output
+from sedjax.io.provenance import package_versions
+from sedjax.physics.constants import C_AA_S
 
 __all__ = [
     "SSPData",
     "SSPFormatError",
     "REQUIRED_DATASETS",
     "REQUIRED_WRITE_ATTRS",
-    "C_ANGSTROM_PER_S",
+    "SSP_SOFTWARE",
     "load_ssp",
     "write_ssp",
     "validate_ssp",
     "bolometric_luminosity_lsun",
-    "software_versions",
-    "temp_path_beside",
 ]
-
-#: Speed of light in Angstrom/s (exact SI value x 1e10).
-C_ANGSTROM_PER_S = 2.99792458e18
 
 #: Datasets every SSP file must contain.
 REQUIRED_DATASETS = ("ssp_lgmet", "ssp_lg_age_gyr", "ssp_wave", "ssp_flux")
 
 #: Provenance attributes :func:`write_ssp` requires in ``SSPData.attrs``.
 REQUIRED_WRITE_ATTRS = ("source", "imf", "source_sha256")
+
+#: Distributions whose versions :func:`write_ssp` records in ``created_with`` (after ``python``).
+SSP_SOFTWARE = ("sedjax", "numpy", "h5py", "astropy", "jax", "bagpipes")
 
 _MASS_REMAINING = "ssp_mass_remaining"
 _MASS_FRACTION_TOL = 1e-6
@@ -287,24 +285,9 @@ def load_ssp(path) -> SSPData:
 # ----------------------------------------------------------------------------- writing
 
 
-def software_versions() -> dict[str, str]:
-    """Versions of the software that writes SSP files.
-
-    Returns
-    -------
-    dict of str to str
-        ``python``, ``sedjax``, ``numpy``, ``h5py``, ``astropy``, ``jax``, ``bagpipes``;
-        ``"not installed"`` for distributions that are absent.
-    """
-    from sedjax import __version__ as sedjax_version
-
-    versions = {"python": platform.python_version(), "sedjax": sedjax_version}
-    for dist in ("numpy", "h5py", "astropy", "jax", "bagpipes"):
-        try:
-            versions[dist] = _metadata.version(dist)
-        except _metadata.PackageNotFoundError:
-            versions[dist] = "not installed"
-    return versions
+def _created_with() -> dict[str, str]:
+    """``python`` and :data:`SSP_SOFTWARE` versions; ``"not installed"`` for absent ones."""
+    return {name: version or "not installed" for name, version in package_versions(SSP_SOFTWARE).items()}
 
 
 def _encode_attr(key: str, value: Any) -> Any:
@@ -325,7 +308,7 @@ def _file_attrs(ssp: SSPData) -> dict[str, Any]:
         )
     attrs = dict(ssp.attrs)
     attrs["zsun"] = float(ssp.zsun)
-    attrs["created_with"] = software_versions()
+    attrs["created_with"] = _created_with()
     attrs["created_utc"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     return attrs
 
@@ -392,5 +375,5 @@ def bolometric_luminosity_lsun(ssp: SSPData) -> np.ndarray:
         Bolometric luminosity in L_sun per M_sun formed.
     """
     wave_aa = np.asarray(ssp.ssp_wave, dtype=np.float64)
-    dnu_dlambda = C_ANGSTROM_PER_S / wave_aa**2  # Hz per Angstrom
+    dnu_dlambda = C_AA_S / wave_aa**2  # Hz per Angstrom
     return np.trapezoid(np.asarray(ssp.ssp_flux) * dnu_dlambda, wave_aa, axis=-1)
