@@ -19,7 +19,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sedjax.fitting.batch import BatchResult, summary_table  # noqa: E402
-from sedjax.bench.core import provenance, write_json  # noqa: E402
+from sedjax.bench.record import provenance  # noqa: E402
+from sedjax.io.jsonio import write_json  # noqa: E402
 from sedjax.analysis.summary import write_table  # noqa: E402
 
 backend = smk.wildcards.backend

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sedjax.bench.core import write_json
+from sedjax.io.jsonio import write_json
 from sedjax.analysis.gradfield import finite_difference_grad, grad_field_grid, load_grad_field, save_grad_field
 from sedjax.inference import FitResult
 from sedjax.plotting import (

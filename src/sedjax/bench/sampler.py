@@ -8,9 +8,9 @@ costs without re-compilation (the batch fits amortise the compile the same way).
 
 For NUTS the warm time is also given per iteration: ``warm / (n_warmup + n_samples)``
 (all chains advance in parallel under ``vmap``), and per gradient evaluation from the
-mean number of leapfrog steps. Times use :mod:`sedjax.bench.core` helpers
+mean number of leapfrog steps. Times use :mod:`sedjax.bench.timing` helpers
 (``time_first_call``, ``time_call``) and the result carries
-:func:`sedjax.bench.core.provenance`. Nothing here asserts on timings.
+:func:`sedjax.bench.record.provenance`. Nothing here asserts on timings.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import time
 import jax
 import numpy as np
 
-from sedjax.bench.core import _error_record, cache_state, provenance, time_call, time_first_call
+from sedjax.bench.record import cache_state, error_record, provenance
+from sedjax.bench.timing import time_call, time_first_call
 from sedjax.inference import FitResult, bind, make_opts
 from sedjax.inference.posterior import make_data, make_target
 
@@ -34,6 +35,23 @@ _ITERATIONS = {
     "vi": lambda o: o.n_steps,
     "pathfinder": lambda o: o.maxiter,
 }
+
+
+def galaxy_obs(cat, galaxy_id, source: str = "catalogue") -> dict:
+    """``flux``, ``flux_err``, ``mask``, ``redshift`` of the galaxy whose id is ``galaxy_id``
+    (ids compared as integers) in the Catalog ``cat``; ValueError naming ``source`` if absent."""
+    rows = [i for i, g in enumerate(cat.ids) if int(g) == int(galaxy_id)]
+    if not rows:
+        raise ValueError(f"{source}: galaxy id {galaxy_id} not found (benchmarks.sampler.galaxy_id)")
+    i = rows[0]
+    return {"flux": cat.flux_maggies[i], "flux_err": cat.flux_err_maggies[i], "mask": cat.mask[i],
+            "redshift": cat.redshift[i]}
+
+
+def sampler_options(backends, backend_options: dict, overrides: dict | None = None) -> dict:
+    """Per backend: its fit options (``backend_options``) updated by this benchmark's ``overrides``."""
+    overrides = overrides or {}
+    return {b: {**(backend_options.get(b) or {}), **(overrides.get(b) or {})} for b in backends}
 
 
 def _options_dict(opts) -> dict:
@@ -138,7 +156,7 @@ def bench_sampler(
             opts = make_opts(name, **dict(options.get(name) or {}))
             out["backends"][name] = bench_backend(name, target, data, opts, key, warm_repeats, model.spec.free_params)
         except Exception as exc:  # record and go on with the other backends
-            out["backends"][name] = {"error": _error_record(exc)}
+            out["backends"][name] = {"error": error_record(exc)}
         if log is not None:
             r = out["backends"][name]
             log(f"{name}: error {r['error']['type']}: {r['error']['message']}" if r.get("error") else

@@ -146,35 +146,3 @@ def configure_jax(device: str = "cpu", threads: int | None = None, cache_root=".
                 "device 'gpu' requested but JAX sees no GPU on %s: running on CPU", os.uname().nodename
             )
     return {"device": device, "threads": n, "compilation_cache": str(cache) if cache else None}
-
-
-def start_benchmark_job(device: str, threads, bench_cfg: dict, log_path, name: str, out_path):
-    """Common start of a benchmark rule's script.
-
-    Configures JAX for ``device`` (the persistent compilation cache only when
-    ``bench_cfg["compilation_cache"]`` is true, so that compile times are real
-    compilations), sets up logging, and on ``device == "gpu"`` with no GPU visible writes
-    ``{"skipped": true, "reason": ...}`` to ``out_path`` and returns ``None``.
-
-    Returns
-    -------
-    (runtime, log, dtype) or None when the job was skipped: ``runtime`` is
-    :func:`configure_jax`'s description, ``dtype`` the benchmark precision
-    (``bench_cfg["gpu_dtype"]`` on a GPU, float64 on CPU).
-    """
-    runtime = configure_jax(
-        device, threads=threads, cache_root=".jax_cache" if bench_cfg.get("compilation_cache", False) else None
-    )
-    log = setup_logging(log_path, f"bench_{name}")
-    if device == "gpu" and not gpu_available():
-        from sedjax.bench import core as bench
-
-        reason = f"no GPU visible to JAX on {os.uname().nodename}"
-        log.warning("bench_%s on gpu skipped: %s", name, reason)
-        bench.write_json(
-            out_path,
-            {"benchmark": name, "device": device, "skipped": True, "reason": reason, "provenance": bench.provenance()},
-        )
-        return None
-    dtype = bench_cfg.get("gpu_dtype", "float64") if device == "gpu" else "float64"
-    return runtime, log, dtype
