@@ -7,7 +7,8 @@ configure_jax("cpu", threads=snakemake.threads)  # noqa: F821 (snakemake object)
 import time  # noqa: E402
 
 from sedjax.model.from_config import model_from_config, redshift_range  # noqa: E402
-from sedjax.catalog.table import generate_mock, write_catalog  # noqa: E402
+from sedjax.catalog.mock import generate_mock  # noqa: E402
+from sedjax.catalog.table import write_catalog  # noqa: E402
 from sedjax.io.provenance import package_versions, sha256_of  # noqa: E402
 
 smk = snakemake  # noqa: F821

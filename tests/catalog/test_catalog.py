@@ -1,16 +1,16 @@
-"""Mock catalogue: schema round trip, determinism, noise statistics, masks and errors."""
+"""Catalogues: schema round trip, mock determinism and noise statistics, masks and errors,
+one galaxy by id (``Catalog.row``) and truths (``Catalog.truths``)."""
 
-import jax
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import DEFAULT_BANDS
 
+from sedjax.catalog.mock import generate_mock
 from sedjax.catalog.table import (
     CatalogError,
     err_col,
     flux_col,
-    generate_mock,
     read_catalog,
     read_metadata,
     write_catalog,
@@ -91,3 +91,64 @@ def test_column_mapping_and_missing_column(tmp_path):
         read_catalog(tmp_path / "mine.parquet", ["sdss_g"], columns={"id": "objid", "redshift": "z", "flux_sdss_g": "g"})
     with pytest.raises(CatalogError, match="not found"):
         read_catalog(tmp_path / "nope.parquet", ["sdss_g"])
+
+
+def _small_catalog(tmp_path, ids):
+    df = pd.DataFrame({
+        "id": ids,
+        "redshift": [0.1, 0.2, 0.3],
+        "flux_sdss_g": [1e-9, 2e-9, np.nan],
+        "flux_err_sdss_g": [1e-10, 2e-10, 1e-10],
+        "flux_sdss_r": [4e-9, 5e-9, 6e-9],
+        "flux_err_sdss_r": [4e-10, 5e-10, 6e-10],
+        "true_mass": [10.0, 10.5, 11.0],
+        "true_sfr": [1.0, 2.0, 3.0],
+        "true_flux_sdss_g": [1.1e-9, 2.1e-9, 3.1e-9],
+        "true_flux_sdss_r": [4.1e-9, 5.1e-9, 6.1e-9],
+    })
+    df.to_parquet(tmp_path / "cat.parquet")
+    return read_catalog(tmp_path / "cat.parquet", ["sdss_g", "sdss_r"])
+
+
+def test_row_by_id_integer_ids(tmp_path):
+    cat = _small_catalog(tmp_path, [5, 7, 9])
+    for gid in (9, "9", np.int32(9), 9.0):  # the catalogue's type decides: int ids compare as int
+        assert cat.index(gid) == 2
+    row = cat.row(7)
+    assert set(row) == {"flux", "flux_err", "mask", "redshift"}
+    np.testing.assert_array_equal(row["flux"], [2e-9, 5e-9])
+    np.testing.assert_array_equal(row["flux_err"], [2e-10, 5e-10])
+    np.testing.assert_array_equal(row["mask"], [True, True])
+    assert row["redshift"] == 0.2
+    np.testing.assert_array_equal(cat.row(9)["mask"], [False, True])
+    assert cat.row(9)["flux"][0] == 0.0  # masked entries as in the arrays
+    with pytest.raises(CatalogError, match="galaxy id 6 not in the catalogue"):
+        cat.row(6)
+    with pytest.raises(CatalogError, match="not a valid id"):
+        cat.row("seven")
+    with pytest.raises(CatalogError, match="not a valid id"):
+        cat.row(7.5)
+
+
+def test_row_by_id_string_ids(tmp_path):
+    cat = _small_catalog(tmp_path, ["a", "b", "10"])
+    assert cat.index("b") == 1
+    assert cat.index(10) == 2  # string ids compare as strings
+    with pytest.raises(CatalogError, match="'c' not in the catalogue"):
+        cat.index("c")
+
+
+def test_truths(tmp_path):
+    cat = _small_catalog(tmp_path, [5, 7, 9])
+    t = cat.truths()
+    assert list(t) == ["mass", "sfr"]
+    np.testing.assert_array_equal(t["mass"], [10.0, 10.5, 11.0])
+    tf = cat.truths(fluxes=True)
+    assert list(tf) == ["mass", "sfr", "flux_sdss_g", "flux_sdss_r"]
+    np.testing.assert_array_equal(cat.truths(slice(1, 3))["sfr"], [2.0, 3.0])
+    one = cat.truths(cat.index(7), fluxes=True)
+    assert {k: float(v) for k, v in one.items()} == {"mass": 10.5, "sfr": 2.0, "flux_sdss_g": 2.1e-9, "flux_sdss_r": 5.1e-9}
+    # real data: no true_* column, no truths
+    df = pd.read_parquet(tmp_path / "cat.parquet").drop(columns=[c for c in cat.table.columns if c.startswith("true_")])
+    df.to_parquet(tmp_path / "real.parquet")
+    assert read_catalog(tmp_path / "real.parquet", ["sdss_g"]).truths(0, fluxes=True) == {}

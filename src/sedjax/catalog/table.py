@@ -8,6 +8,10 @@ Schema (one row per galaxy)
   derived quantities of :meth:`sedjax.model.sed_model.SEDModel.derived`, and ``true_flux_<band>``
   (noise-free model photometry).
 
+Mock catalogues are drawn by :mod:`sedjax.catalog.mock`; this module reads and writes
+the table and holds :class:`Catalog` (one galaxy by id: :meth:`Catalog.row`; truths:
+:meth:`Catalog.truths`).
+
 Parquet (pandas + pyarrow) is the main format; the run's metadata (config, SSP sha256,
 seed, package versions) travels as JSON under the ``sedjax`` key of the Parquet schema
 metadata. CSV is written beside it for people.
@@ -22,13 +26,10 @@ import json
 import os
 from dataclasses import dataclass, field
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
 from sedjax.io.atomic import atomic_output
-from sedjax.model.priors import prior_from_config
 
 METADATA_KEY = b"sedjax"
 
@@ -72,104 +73,56 @@ class Catalog:
     def __len__(self):
         return len(self.ids)
 
-    def truths(self, names) -> dict | None:
-        """``{name: (n,) array}`` of ``true_<name>`` columns, or None if any is missing."""
-        cols = [f"true_{n}" for n in names]
-        if not all(c in self.table.columns for c in cols):
-            return None
-        return {n: self.table[f"true_{n}"].to_numpy() for n in names}
+    def index(self, galaxy_id) -> int:
+        """Row of the galaxy whose id is ``galaxy_id`` (the first, should ids repeat).
 
-
-# ----------------------------------------------------------------------- noise
-def noise_sigma(flux_true, frac_err: float = 0.1, floor_maggies: float = 0.0, snr=None):
-    """Per-band 1σ errors (maggies) of the noise model.
-
-    ``snr`` set: σ = |f|/snr; otherwise σ = frac_err·|f|; a floor (maggies) is added in
-    quadrature in both cases.
-    """
-    f = jnp.abs(flux_true)
-    base = f / snr if snr is not None else frac_err * f
-    return jnp.sqrt(base**2 + floor_maggies**2)
-
-
-# ------------------------------------------------------------------------ mock
-def generate_mock(
-    model,
-    n_galaxies: int,
-    seed: int,
-    noise: dict | None = None,
-    redshift=None,
-    mode: str = "fast",
-    chunk_size: int = 4096,
-) -> pd.DataFrame:
-    """Draw galaxies from the model's priors, predict photometry, add Gaussian noise.
-
-    Parameters
-    ----------
-    model : SEDModel
-    n_galaxies : int
-    seed : int
-        Everything random derives from ``jax.random.PRNGKey(seed)``: same seed, same table.
-    noise : dict with ``frac_err``, ``floor_maggies``, ``snr`` (see :func:`noise_sigma`)
-    redshift : None or prior config / prior
-        None: the model's redshift prior; otherwise per-galaxy z drawn from this prior
-        (the model's ``z_range`` must cover it). Per-galaxy redshifts use exact photometry.
-    mode : {"fast", "exact"} photometry mode for a fixed-redshift model.
-    chunk_size : galaxies per vmapped call (bounds memory).
-
-    Returns
-    -------
-    pandas.DataFrame in the catalogue schema, with truth columns.
-    """
-    noise = {"frac_err": 0.1, "floor_maggies": 0.0, "snr": None, **(noise or {})}
-    spec = model.spec
-    key = jax.random.PRNGKey(seed)
-    k_par, k_z, k_noise = jax.random.split(key, 3)
-    params = spec.sample_batch(k_par, n_galaxies)
-    per_galaxy_z = redshift is not None
-    if per_galaxy_z:
-        zprior = prior_from_config("redshift", redshift)
-        params["redshift"] = jnp.asarray(zprior.sample(k_z, (n_galaxies,)), model.dtype)
-        lo, hi = model.z_range
-        zmin, zmax = float(params["redshift"].min()), float(params["redshift"].max())
-        if zmin < lo or zmax > hi:
-            raise ValueError(
-                f"mock redshifts span {zmin:.3f}–{zmax:.3f} but the model supports {lo}–{hi}: "
-                "build the model with z_range covering the mock's redshift prior"
+        One type rule: ``galaxy_id`` is converted to the catalogue's id type (integer ids:
+        ``int(galaxy_id)``, so ``"7"`` finds 7; string ids: ``str(galaxy_id)``) and compared
+        with ``==``. Raises ``CatalogError`` when the id cannot be converted or is not in the
+        catalogue (absent, or skipped by :func:`read_catalog`).
+        """
+        ids = np.asarray(self.ids)
+        try:
+            key = _as_id_type(galaxy_id, ids.dtype)
+        except (TypeError, ValueError) as exc:
+            raise CatalogError(f"galaxy id {galaxy_id!r} is not a valid id of this catalogue (ids are {ids.dtype})") from exc
+        rows = np.flatnonzero(ids == key)
+        if rows.size == 0:
+            raise CatalogError(
+                f"galaxy id {galaxy_id!r} not in the catalogue (or skipped: no usable band or no redshift)"
             )
-        mode = "exact"
+        return int(rows[0])
 
-    def one(p):
-        return model.predict_photometry(p, mode=mode), model.derived(p)
+    def row(self, galaxy_id) -> dict:
+        """One galaxy's photometry by id (see :meth:`index`): ``{"flux", "flux_err", "mask",
+        "redshift"}`` (the ``obs`` of :func:`sedjax.fitting.single.fit`)."""
+        i = self.index(galaxy_id)
+        return {"flux": self.flux_maggies[i], "flux_err": self.flux_err_maggies[i], "mask": self.mask[i],
+                "redshift": self.redshift[i]}
 
-    if mode == "exact":
-        # exact mode gathers per-galaxy SSP slices: map sequentially in small vmapped batches
-        batched = jax.jit(lambda p: jax.lax.map(one, p, batch_size=8))
-    else:
-        batched = jax.jit(jax.vmap(one))
-    fluxes, derived = [], []
-    for start in range(0, n_galaxies, chunk_size):
-        chunk = {k: v[start : start + chunk_size] for k, v in params.items()}
-        f, d = batched(chunk)
-        fluxes.append(np.asarray(f))
-        derived.append({k: np.asarray(v) for k, v in d.items()})
-    flux_true = np.concatenate(fluxes, axis=0)
-    derived = {k: np.concatenate([d[k] for d in derived]) for k in derived[0]}
-    sigma = np.asarray(noise_sigma(jnp.asarray(flux_true), noise["frac_err"], noise["floor_maggies"], noise["snr"]))
-    draws = np.asarray(jax.random.normal(k_noise, flux_true.shape, dtype=jnp.float64))
-    flux_obs = flux_true + sigma * draws
+    def truths(self, rows=slice(None), *, fluxes: bool = False) -> dict:
+        """``{name: values}`` of every ``true_<name>`` column (mocks; ``{}`` for real data) at ``rows``.
 
-    cols = {"id": np.arange(n_galaxies, dtype=np.int64), "redshift": np.asarray(params["redshift"], np.float64)}
-    for b, band in enumerate(model.bands):
-        cols[flux_col(band)] = flux_obs[:, b]
-        cols[err_col(band)] = sigma[:, b]
-    for name in spec.priors:
-        cols[f"true_{name}"] = np.asarray(params[name], np.float64)
-    for name, v in derived.items():
-        cols[f"true_{name}"] = np.asarray(v, np.float64)
-    for b, band in enumerate(model.bands):
-        cols[f"true_flux_{band}"] = flux_true[:, b]
-    return pd.DataFrame(cols)
+        ``rows``: an index (one galaxy: scalar values), a slice or an index array;
+        ``fluxes``: include the noise-free photometry ``true_flux_<band>`` (``flux_<band>``
+        keys); without it only parameters and derived quantities. Column order of the table.
+        """
+        return {
+            c[len("true_"):]: self.table[c].to_numpy()[rows]
+            for c in self.table.columns
+            if c.startswith("true_") and (fluxes or not c.startswith("true_flux_"))
+        }
+
+
+def _as_id_type(galaxy_id, dtype: np.dtype):
+    """``galaxy_id`` as the catalogue's id type: int for integer ids, float for float ids, else str."""
+    if dtype.kind in "iu":
+        if isinstance(galaxy_id, (float, np.floating)) and not float(galaxy_id).is_integer():
+            raise ValueError(f"{galaxy_id!r} is not an integer")
+        return int(galaxy_id)
+    if dtype.kind == "f":
+        return float(galaxy_id)
+    return str(galaxy_id)
 
 
 # ------------------------------------------------------------------------- I/O
