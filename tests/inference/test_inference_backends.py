@@ -248,8 +248,8 @@ def test_run_backend_timings_and_batch():
     assert rawb["samples"].shape == (3, 1, D)
     np.testing.assert_allclose(rawb["samples"][:, 0], MEAN + SHIFTS, atol=1e-5)
     assert set(BACKENDS) == set(ALL)
-    for name, (run, opts_cls) in BACKENDS.items():
-        assert callable(run) and hash(opts_cls()) is not None
+    for name, entry in BACKENDS.items():
+        assert callable(entry.run) and hash(entry.opts_cls()) is not None
 
 
 # ---------------------------------------------------------- status logic

@@ -1,7 +1,6 @@
 """The shared log-posterior: masks, systematic floor, Jacobian, and fit() on the real model."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 

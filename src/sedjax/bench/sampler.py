@@ -22,19 +22,10 @@ import numpy as np
 
 from sedjax.bench.record import cache_state, error_record, provenance
 from sedjax.bench.timing import time_call, time_first_call
-from sedjax.inference import FitResult, bind, make_opts
+from sedjax.inference import FitResult, bind, iterations, make_opts
 from sedjax.inference.posterior import make_data, make_target
 
 DEFAULT_OPTIONS = {"nuts": {"n_chains": 2, "n_warmup": 200, "n_samples": 200}}
-
-# per backend: how many sequential iterations one call runs (for a per-iteration time)
-_ITERATIONS = {
-    "nuts": lambda o: o.n_warmup + o.n_samples,
-    "map": lambda o: o.n_steps,
-    "laplace": lambda o: o.n_steps,
-    "vi": lambda o: o.n_steps,
-    "pathfinder": lambda o: o.maxiter,
-}
 
 
 def galaxy_obs(cat, galaxy_id, source: str = "catalogue") -> dict:
@@ -86,9 +77,8 @@ def bench_backend(name: str, target, data, opts, key, warm_repeats: int = 3, par
         "options": _options_dict(opts),
     }
     out["cold_over_warm"] = out["cold_s"] / warm["median_s"] if warm["median_s"] > 0 else None
-    n_iter = _ITERATIONS.get(name)
-    if n_iter is not None:
-        it = int(n_iter(opts))
+    it = iterations(name, opts)  # the registry's count of sequential iterations per call
+    if it is not None:
         out["iterations"] = it
         out["ms_per_iteration"] = 1e3 * warm["median_s"] / it if it > 0 else None
     if name == "nuts" and "n_leapfrog_mean" in raw:

@@ -26,8 +26,9 @@ from .backends import (
     run_pathfinder,
     run_vi,
 )
-from .backends.registry import BACKENDS, bind, make_opts, run_backend, run_backend_batch
-from .diagnostics import assess_status, ess_basic, ess_bulk, split_rhat
+from .backends.registry import BACKENDS, bind, iterations, make_opts, run_backend, run_backend_batch
+from .diagnostics import ess_basic, ess_bulk, split_rhat
+from .status import assess_status, fit_status
 from .result import FitResult
 
 __all__ = [
@@ -44,6 +45,8 @@ __all__ = [
     "bind",
     "ess_basic",
     "ess_bulk",
+    "fit_status",
+    "iterations",
     "make_opts",
     "run_backend",
     "run_backend_batch",

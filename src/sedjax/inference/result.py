@@ -12,7 +12,7 @@ import numpy as np
 
 from sedjax.io.atomic import atomic_output
 from sedjax.io.jsonio import json_default
-from .diagnostics import assess_status
+from sedjax.inference.status import fit_status
 
 _STATUSES = ("ok", "failed")
 
@@ -67,21 +67,17 @@ class FitResult:
 
         ``samples`` defaults to the columns of ``raw["samples"]`` named by
         ``param_names`` (u space); pass physical-space ``samples`` to override.
-        Status and reason come from :func:`assess_status` on the raw output.
+        Status and reason come from :func:`sedjax.inference.status.fit_status` (the raw
+        output, then the physical ``samples`` when given).
         """
         u = np.asarray(raw["samples"])
         if u.ndim != 2 or u.shape[1] != len(param_names):
             raise ValueError(f"raw samples {u.shape} do not match {len(param_names)} names")
         diags = {k: np.asarray(v) for k, v in raw.items() if k != "samples"}
-        status, reason = assess_status(backend, diags, u, **status_kwargs)
+        samples = None if samples is None else dict(samples)
+        status, reason = fit_status(backend, diags, u, samples, **status_kwargs)
         if samples is None:
             samples = {p: u[:, i] for i, p in enumerate(param_names)}
-        else:
-            samples = dict(samples)
-            # physical samples can only fail where the u samples did not
-            status2, reason2 = assess_status(backend, {}, samples)
-            if status2 == "failed" and status == "ok":
-                status, reason = status2, reason2
         return cls(
             backend=backend,
             samples={k: np.asarray(v) for k, v in samples.items()},

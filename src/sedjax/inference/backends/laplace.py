@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ._common import bind_logdensity
 from .map import MAPOpts, map_core
+from sedjax.inference.diagnostics import all_finite
 
 
 @dataclass(frozen=True)
@@ -105,3 +107,22 @@ def run_laplace(key, logdensity_fn, data, init_fn, opts: LaplaceOpts = LaplaceOp
         out["logdensity"] = lp
         out["log_ratio"] = lp - logq
     return out
+
+
+# ----------------------------------------------------------------- registry hooks
+def status_checks(d, **limits) -> tuple[list[str], list[str]]:
+    """Laplace's own status checks on one galaxy's diagnostics: ``(failures, warnings)``."""
+    fails = []
+    if "hessian_posdef" in d and not bool(np.asarray(d["hessian_posdef"])):
+        fails.append(
+            f"Hessian not positive definite (min eigenvalue "
+            f"{float(np.asarray(d.get('hessian_min_eig', np.nan))):.3g})"
+        )
+    if not all_finite(d.get("loss", 0.0)):
+        fails.append("non-finite loss")
+    return fails, []
+
+
+def iterations(opts: LaplaceOpts) -> int:
+    """Sequential iterations of one call (for a per-iteration time)."""
+    return opts.n_steps

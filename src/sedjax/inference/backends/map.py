@@ -10,6 +10,7 @@ import optax
 import optax.tree_utils as otu
 
 from ._common import bind_logdensity, init_many
+from sedjax.inference.diagnostics import all_finite
 
 
 @dataclass(frozen=True)
@@ -121,3 +122,15 @@ def run_map(key, logdensity_fn, data, init_fn, opts: MAPOpts = MAPOpts()):
         "n_finite_starts": jnp.sum(finite),
         "spread": jnp.max(jnp.where(finite, dist, 0.0)),
     }
+
+
+# ----------------------------------------------------------------- registry hooks
+def status_checks(d, **limits) -> tuple[list[str], list[str]]:
+    """MAP's own status checks on one galaxy's diagnostics: ``(failures, warnings)``."""
+    fails = [] if all_finite(d.get("loss", 0.0)) else ["non-finite loss"]
+    return fails, []
+
+
+def iterations(opts: MAPOpts) -> int:
+    """Sequential iterations of one call (for a per-iteration time)."""
+    return opts.n_steps

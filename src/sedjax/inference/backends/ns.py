@@ -37,10 +37,12 @@ from dataclasses import dataclass
 import blackjax
 import jax
 import jax.numpy as jnp
+import numpy as np
 from blackjax.ns.utils import log1mexp
 from jax.scipy.special import logsumexp
 
 from ._common import bind_logdensity, init_many
+from sedjax.inference.diagnostics import all_finite
 
 
 @dataclass(frozen=True)
@@ -206,3 +208,17 @@ def run_ns(
         "inner_accept_frac": n_acc / jnp.maximum(n_inner_total, 1),
         "n_loglik_evals": n_eval + n,
     }
+
+
+# ----------------------------------------------------------------- registry hooks
+def status_checks(d, **limits) -> tuple[list[str], list[str]]:
+    """Nested sampling's own status checks on one galaxy's diagnostics: ``(failures, warnings)``."""
+    fails = [f"non-finite {k}" for k in ("logZ", "logZ_err") if k in d and not all_finite(d[k])]
+    if "converged" in d and not bool(np.asarray(d["converged"])):
+        fails.append("nested sampling hit max_steps before converging")
+    return fails, []
+
+
+def iterations(opts: NSOpts) -> None:
+    """No fixed iteration count (runs until converged or ``max_steps``)."""
+    return None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import blackjax
 import jax
 import jax.numpy as jnp
+import numpy as np
 from blackjax.adaptation.base import get_filter_adapt_info_fn
 
 from .. import diagnostics as diag
@@ -114,3 +115,41 @@ def run_nuts(key, logdensity_fn, data, init_fn, opts: NUTSOpts = NUTSOpts()):
         "n_leapfrog_mean": jnp.mean(nsteps.astype(pos.dtype)),
         "n_max_treedepth": jnp.sum(nexp >= opts.max_num_doublings),
     }
+
+
+# ----------------------------------------------------------------- registry hooks
+def status_checks(d, *, rhat_max: float = diag.RHAT_MAX, max_divergence_frac: float | None = None, **limits):
+    """NUTS's own status checks on one galaxy's diagnostics: ``(failures, warnings)``.
+
+    Zero acceptance (overall or in some chain) and ``max(rhat) > rhat_max`` fail;
+    divergent transitions fail when their fraction exceeds ``max_divergence_frac``
+    (when given), otherwise they only warn.
+    """
+    fails: list[str] = []
+    warns: list[str] = []
+    acc = np.asarray(d.get("accept_mean", 1.0))
+    if np.any(~np.isfinite(acc)) or np.any(acc <= 0.0):
+        fails.append("zero acceptance")
+    if "accept_per_chain" in d and np.any(np.asarray(d["accept_per_chain"]) <= 0.0):
+        if "zero acceptance" not in fails:
+            fails.append("zero acceptance in some chain")
+    if "rhat" in d:
+        r = np.asarray(d["rhat"])
+        rmax = float(np.max(r)) if r.size else np.nan
+        if not np.isfinite(rmax) or rmax > rhat_max:
+            fails.append(f"R-hat {rmax:.3f} > {rhat_max}")
+    ndiv = int(np.asarray(d.get("n_divergent", 0)))
+    if ndiv > 0:
+        n_tot = int(np.asarray(d.get("n_transitions", 0))) or None
+        frac = ndiv / n_tot if n_tot else np.nan
+        msg = f"{ndiv} divergent transitions"
+        if max_divergence_frac is not None and (not np.isfinite(frac) or frac > max_divergence_frac):
+            fails.append(msg)
+        else:
+            warns.append("warning: " + msg)
+    return fails, warns
+
+
+def iterations(opts: NUTSOpts) -> int:
+    """Sequential iterations of one call: warmup + sampling (all chains advance together)."""
+    return opts.n_warmup + opts.n_samples

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from blackjax.vi import pathfinder as bj_pathfinder
 
 from ._common import bind_logdensity
+from sedjax.inference.diagnostics import all_finite
 
 
 @dataclass(frozen=True)
@@ -99,3 +100,15 @@ def run_pathfinder(
         "logdensity": lp,
         "log_ratio": lp - logq,
     }
+
+
+# ----------------------------------------------------------------- registry hooks
+def status_checks(d, **limits) -> tuple[list[str], list[str]]:
+    """Pathfinder's own status checks on one galaxy's diagnostics: ``(failures, warnings)``."""
+    fails = [] if all_finite(d.get("elbo", 0.0)) else ["non-finite ELBO"]
+    return fails, []
+
+
+def iterations(opts: PathfinderOpts) -> int:
+    """Sequential iterations of one call (for a per-iteration time)."""
+    return opts.maxiter

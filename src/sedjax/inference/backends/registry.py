@@ -1,4 +1,10 @@
-"""Backend registry and the Python-level drivers (jit, timing, vmap over galaxies)."""
+"""Backend registry and the Python-level drivers (jit, timing, vmap over galaxies).
+
+:data:`BACKENDS` holds everything the package knows about a backend, one entry per
+name: its run function, its Opts class, its own status checks (used by
+:func:`sedjax.inference.status.assess_status`), its iteration count per call (for
+per-iteration timings) and whether it needs the prior and the likelihood separately.
+"""
 
 from __future__ import annotations
 
@@ -8,33 +14,44 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 
+from . import laplace, ns, nuts, pathfinder, vi
+from . import map as map_backend  # (not shadowing the builtin)
 from ._common import Target
-from .laplace import LaplaceOpts, run_laplace
-from .map import MAPOpts, run_map
-from .ns import NSOpts, run_ns
-from .nuts import NUTSOpts, run_nuts
-from .pathfinder import PathfinderOpts, run_pathfinder
-from .vi import VIOpts, run_vi
 
 
 class Backend(NamedTuple):
-    """A registry entry; unpacks as ``run, Opts = BACKENDS[name]``."""
+    """A registry entry: what the package knows about one backend.
+
+    run : ``run_<name>(key, logdensity_fn, data, init_fn, opts, ...)``
+    opts_cls : its frozen Opts dataclass
+    status_checks : ``(diagnostics, *, rhat_max, max_divergence_frac) -> (failures, warnings)``,
+        the backend's own checks on one galaxy's diagnostics
+    iterations : ``(opts) -> int | None``, sequential iterations of one call (None: no fixed count)
+    needs_split : the backend takes ``logprior_fn`` / ``loglik_fn`` separately
+    """
 
     run: Callable
     opts_cls: type
+    status_checks: Callable[..., tuple[list[str], list[str]]]
+    iterations: Callable[[Any], int | None]
+    needs_split: bool = False
+
+
+def _entry(module, run, opts_cls, needs_split=False) -> Backend:
+    return Backend(run, opts_cls, module.status_checks, module.iterations, needs_split)
 
 
 BACKENDS: dict[str, Backend] = {
-    "map": Backend(run_map, MAPOpts),
-    "laplace": Backend(run_laplace, LaplaceOpts),
-    "pathfinder": Backend(run_pathfinder, PathfinderOpts),
-    "nuts": Backend(run_nuts, NUTSOpts),
-    "vi": Backend(run_vi, VIOpts),
-    "ns": Backend(run_ns, NSOpts),
+    "map": _entry(map_backend, map_backend.run_map, map_backend.MAPOpts),
+    "laplace": _entry(laplace, laplace.run_laplace, laplace.LaplaceOpts),
+    "pathfinder": _entry(pathfinder, pathfinder.run_pathfinder, pathfinder.PathfinderOpts),
+    "nuts": _entry(nuts, nuts.run_nuts, nuts.NUTSOpts),
+    "vi": _entry(vi, vi.run_vi, vi.VIOpts),
+    "ns": _entry(ns, ns.run_ns, ns.NSOpts, needs_split=True),
 }
 
 # backends that need the prior and the likelihood separately
-NEEDS_SPLIT = frozenset({"ns"})
+NEEDS_SPLIT = frozenset(name for name, b in BACKENDS.items() if b.needs_split)
 
 
 def make_opts(name: str, opts=None, **overrides):
@@ -47,6 +64,12 @@ def make_opts(name: str, opts=None, **overrides):
     elif not isinstance(opts, cls):
         raise TypeError(f"opts for {name!r} must be {cls.__name__}, got {type(opts).__name__}")
     return dataclasses.replace(opts, **overrides) if overrides else opts
+
+
+def iterations(name: str, opts) -> int | None:
+    """Sequential iterations one call of backend ``name`` runs with ``opts`` (None: no fixed count)."""
+    it = BACKENDS[name].iterations(opts)
+    return None if it is None else int(it)
 
 
 def bind(name: str, target: Target, opts=None, **overrides) -> Callable:

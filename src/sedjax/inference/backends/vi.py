@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from blackjax.vi import fullrank_vi, meanfield_vi
 
 from ._common import bind_logdensity
+from sedjax.inference.diagnostics import all_finite
 
 
 @dataclass(frozen=True)
@@ -103,3 +105,21 @@ def run_vi(key, logdensity_fn, data, init_fn, opts: VIOpts = VIOpts()):
         "logdensity": lp,
         "log_ratio": log_ratio,
     }
+
+
+# ----------------------------------------------------------------- registry hooks
+def status_checks(d, **limits) -> tuple[list[str], list[str]]:
+    """VI's own status checks on one galaxy's diagnostics: ``(failures, warnings)``.
+
+    -inf trace entries can be draws outside a bounded support early on; NaN anywhere,
+    or a non-finite final ELBO, means the fit broke.
+    """
+    trace = np.asarray(d.get("elbo_trace", 0.0))
+    if np.any(np.isnan(trace)) or not all_finite(d.get("elbo", 0.0)):
+        return ["non-finite ELBO"], []
+    return [], []
+
+
+def iterations(opts: VIOpts) -> int:
+    """Sequential iterations of one call (for a per-iteration time)."""
+    return opts.n_steps
