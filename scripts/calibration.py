@@ -19,7 +19,7 @@ log = setup_logging(smk.log[0], "calibration")
 
 import pandas as pd  # noqa: E402
 
-from sedjax.fitting.batch import calibration_tables  # noqa: E402
+from sedjax.analysis.calibration import calibration_tables  # noqa: E402
 from sedjax.analysis.summary import write_table  # noqa: E402
 
 tables = {b: pd.read_parquet(p) for b, p in zip(smk.params.backends, smk.input.tables)}

@@ -1,10 +1,10 @@
 """Rule ``fit_batch``: one chunk of the catalogue, one backend, vmapped -> chunk HDF5.
 
 Chunk ``i`` holds catalogue rows ``[i * chunk_size, min((i + 1) * chunk_size, N))`` of the
-first ``N = batch.catalogue_size`` galaxies. All of them run in one compiled
-``jit(vmap(backend))`` call (padded to ``chunk_size``); per-galaxy keys are
+first ``N = batch.catalogue_size`` galaxies (:func:`sedjax.fitting.chunks.catalogue_chunk`).
+All of them run in one compiled ``jit(vmap(backend))`` call (padded to ``chunk_size``); per-galaxy keys are
 ``fold_in(PRNGKey(fit.seed), galaxy id)`` as in ``fit_single``, so galaxy ``i`` here is
-galaxy ``i`` there. The layout of the output is :meth:`sedjax.fitting.batch.BatchResult.save_hdf5`.
+galaxy ``i`` there. The layout of the output is :meth:`sedjax.fitting.batch_result.BatchResult.save_hdf5`.
 
 Device: the GPU when the job was given one (``resources: gpu`` > 0, as the slurm-gpu
 profile does for this rule) and JAX sees it; the CPU otherwise.
@@ -20,7 +20,9 @@ runtime = configure_jax("gpu" if want_gpu else "cpu", threads=smk.threads if wan
 
 import time  # noqa: E402
 
-from sedjax.fitting.batch import catalog_rows, fit_batch  # noqa: E402
+from sedjax.fitting.batch import fit_batch  # noqa: E402
+from sedjax.fitting.chunks import catalogue_chunk  # noqa: E402
+from sedjax.fitting.inputs import catalog_rows  # noqa: E402
 from sedjax.model.from_config import model_from_config, redshift_range  # noqa: E402
 from sedjax.catalog.table import read_catalog  # noqa: E402
 from sedjax.io.runtime import gpu_available  # noqa: E402
@@ -33,13 +35,7 @@ if want_gpu and not gpu_available():
 t0 = time.perf_counter()
 model = model_from_config(smk.params.model, smk.input.ssp, z_range=redshift_range(smk.params.model, smk.params.mock_redshift))
 cat = read_catalog(smk.input.catalog, model.bands, log=log.warning)
-n = min(size, len(cat))
-lo, hi = chunk * chunk_size, min((chunk + 1) * chunk_size, n)
-if lo >= hi:
-    raise ValueError(
-        f"chunk {chunk} is empty: the catalogue has {len(cat)} usable galaxies, batch.catalogue_size is {size}, "
-        f"batch.chunk_size is {chunk_size}"
-    )
+lo, hi, n = catalogue_chunk(chunk, chunk_size, size, len(cat))
 arrays, truth = catalog_rows(cat, lo, hi)
 fit_cfg = smk.params.fit
 log.info("%s chunk %d: galaxies %d..%d (ids %s..%s), options %s, %s", backend, chunk, lo, hi - 1,
@@ -47,7 +43,7 @@ log.info("%s chunk %d: galaxies %d..%d (ids %s..%s), options %s, %s", backend, c
 res = fit_batch(
     model, arrays, backend, seed=int(fit_cfg["seed"]), mode=fit_cfg["mode"], sys_frac=fit_cfg["sys_frac"],
     options=smk.params.options, chunk_size=min(chunk_size, n),  # same padded shape for every chunk: one program, cached
-    truth=truth, log=log.info, columnar=True,
+    truth=truth, log=log.info,
     meta={"catalog": smk.input.catalog, "chunk": chunk, "rows": [lo, hi], "catalogue_size": n, "runtime": runtime},
 )
 res.save_hdf5(smk.output[0])

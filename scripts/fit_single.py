@@ -18,13 +18,9 @@ backend, gal_id = smk.wildcards.backend, int(smk.wildcards.id)
 t0 = time.perf_counter()
 model = model_from_config(smk.params.model, smk.input.ssp)
 cat = read_catalog(smk.input.catalog, model.bands, log=log.warning)
-rows = [i for i, g in enumerate(cat.ids) if int(g) == gal_id]
-if not rows:
-    raise ValueError(f"{smk.input.catalog}: galaxy id {gal_id} not found (or skipped: no usable band)")
-i = rows[0]
-obs = {"flux": cat.flux_maggies[i], "flux_err": cat.flux_err_maggies[i], "mask": cat.mask[i], "redshift": cat.redshift[i]}
+obs = cat.row(gal_id)
 key = jax.random.fold_in(jax.random.PRNGKey(smk.params.fit["seed"]), gal_id)
-truth = {c[5:]: float(cat.table[c].iloc[i]) for c in cat.table.columns if c.startswith("true_")}
+truth = {k: float(v) for k, v in cat.truths(cat.index(gal_id), fluxes=True).items()}
 log.info("galaxy %d, backend %s: fitting", gal_id, backend)
 res = fit(
     model, obs, backend, key, mode=smk.params.fit["mode"], sys_frac=smk.params.fit["sys_frac"],

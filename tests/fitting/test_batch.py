@@ -32,21 +32,14 @@ import os
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 import pytest
 
-from sedjax.fitting.batch import (
-    BatchProgram,
-    BatchResult,
-    calibration_tables,
-    catalog_arrays,
-    fit_batch,
-    galaxy_keys,
-    needs_tables,
-    summary_table,
-    truth_rank,
-)
-from sedjax.catalog.table import generate_mock
+from sedjax.analysis.calibration import summary_table
+from sedjax.catalog.mock import generate_mock
+from sedjax.fitting.batch import fit_batch
+from sedjax.fitting.batch_result import BatchResult
+from sedjax.fitting.inputs import needs_tables
+from sedjax.fitting.program import BatchProgram
 from sedjax.fitting.single import fit
 
 from conftest import DEFAULT_BANDS, default_spec
@@ -129,66 +122,6 @@ def assert_fit_close(model, got, want, tol, label=""):
     assert got.status == want.status, (label, got.reason, want.reason)
 
 
-# -------------------------------------------------------- cheap unit tests
-def test_keys_match_fit_single():
-    keys = galaxy_keys(SEED_FIT, np.array([0, 5, 99]))
-    for k, gid in zip(keys, [0, 5, 99]):
-        np.testing.assert_array_equal(k, _key(gid))
-    with pytest.raises(TypeError):
-        galaxy_keys(0, np.array(["a", "b"]))
-
-
-def test_catalog_arrays_validation(default_model):
-    n_band = len(DEFAULT_BANDS)
-    flux = np.ones((2, n_band))
-    err = np.full((2, n_band), 0.1)
-    err[0, 1] = np.nan
-    flux[1, 3] = np.inf
-    a = catalog_arrays({"flux": flux, "flux_err": err}, default_model)
-    assert a["mask"].sum() == 2 * n_band - 2 and not a["mask"][0, 1] and not a["mask"][1, 3]
-    assert a["flux"][1, 3] == 0.0 and a["flux_err"][0, 1] == 1.0
-    np.testing.assert_array_equal(a["redshift"], [0.1, 0.1])
-    assert not needs_tables(default_model, a["redshift"])
-    assert needs_tables(default_model, [0.1, 0.12])
-    with pytest.raises(ValueError, match="no usable band"):
-        catalog_arrays({"flux": flux, "flux_err": err, "mask": np.zeros((2, n_band), bool)}, default_model)
-    with pytest.raises(ValueError, match="shape"):
-        catalog_arrays({"flux": flux[:, :2], "flux_err": err[:, :2]}, default_model)
-
-
-def test_truth_rank_and_calibration_tables():
-    rng = np.random.default_rng(0)
-    n, s = 400, 200
-    # calibrated: truth and draws from the same distribution -> uniform ranks
-    mu = rng.normal(size=n)
-    truth = mu + rng.normal(size=n)
-    draws = mu[:, None] + rng.normal(size=(n, s))
-    r = truth_rank(draws, truth)
-    assert np.all((r >= 0) & (r <= 1))
-    np.testing.assert_allclose(truth_rank(np.array([[1.0, 2.0, 3.0, np.nan]]), np.array([2.0])), [0.5])
-    assert np.isnan(truth_rank(np.array([[1.0, 2.0]]), np.array([np.nan]))[0])
-    # overconfident: draws too narrow -> U-shaped ranks, low coverage
-    narrow = mu[:, None] + 0.3 * rng.normal(size=(n, s))
-
-    def table(d):
-        q = np.percentile(d, [2.5, 16, 50, 84, 97.5], axis=1)
-        return pd.DataFrame({
-            "id": np.arange(n), "status": "ok", "n_samples": s, "true_x": truth,
-            "x_p2_5": q[0], "x_p16": q[1], "x_median": q[2], "x_p84": q[3], "x_p97_5": q[4],
-            "x_rank": truth_rank(d, truth),
-        })
-
-    cov, ranks = calibration_tables({"good": table(draws), "narrow": table(narrow)})
-    good = cov.set_index("backend").loc["good"]
-    bad = cov.set_index("backend").loc["narrow"]
-    assert good["n_galaxies"] == n and sum(good["hist"]) == n
-    assert abs(good["coverage_68"] - 0.68) < 4 * good["coverage_68_err"]
-    assert abs(good["coverage_95"] - 0.95) < 4 * good["coverage_95_err"]
-    assert good["ks_pvalue"] > 1e-3 and good["chi2_pvalue"] > 1e-3
-    assert bad["coverage_68"] < 0.4 and bad["ks_pvalue"] < 1e-6
-    assert len(ranks) == 2 * n and set(ranks.columns) == {"backend", "parameter", "id", "rank"}
-
-
 def test_logdensity_roundoff_only(default_model, mock):
     """The batched log density and gradient equal the single ones to round-off."""
     from sedjax.inference.posterior import make_data, make_target
@@ -216,7 +149,7 @@ def test_batch_equals_single(backend, default_model, mock, tmp_path):
     lines = []
     prog = BatchProgram(model, backend, CHUNK, options=OPTS[backend])
     res = fit_batch(model, arr, backend, seed=SEED_FIT, options=OPTS[backend], chunk_size=CHUNK,
-                    truth=truth, log=lines.append, columnar=True, program=prog)
+                    truth=truth, log=lines.append, program=prog)
     # one compiled program for both chunks; the padded last chunk is dropped
     assert prog.n_compiles == 1
     assert len(res) == 3 and [c["n_galaxies"] for c in res.chunks] == [2, 1]
@@ -271,11 +204,11 @@ def test_per_galaxy_redshift(ssp):
     res = fit_batch(model, arr, backend, seed=SEED_FIT, options=OPTS[backend], chunk_size=2, log=None)
     for i in range(2):
         single = fit(model, _obs(arr, i), backend, _key(i), options=OPTS[backend])
-        assert single.meta["redshift"] == arr["redshift"][i] == res[i].meta["redshift"]
-        assert_fit_close(model, res[i], single, TOL[backend], f"z={arr['redshift'][i]}")
+        assert single.meta["redshift"] == arr["redshift"][i] == res.galaxy(i).meta["redshift"]
+        assert_fit_close(model, res.galaxy(i), single, TOL[backend], f"z={arr['redshift'][i]}")
     # the redshift matters: galaxy 1 fitted at z = 0.1 gives another posterior
     at_fixed = fit(model, dict(_obs(arr, 1), redshift=0.1), backend, _key(1), options=OPTS[backend])
-    diff = np.abs(np.median(at_fixed.derived["log_mass_formed"]) - np.median(res[1].derived["log_mass_formed"]))
+    diff = np.abs(np.median(at_fixed.derived["log_mass_formed"]) - np.median(res.galaxy(1).derived["log_mass_formed"]))
     assert diff > 1e-3
 
 
@@ -293,18 +226,3 @@ def test_bench_batch_record_and_consistency(default_model, mock):
         assert np.isfinite(v) and v > 0
     assert out["batched"]["n_failed"] == out["looped"]["n_failed"]
     assert out["max_sample_diff_over_prior_width"] < 1e-8
-
-
-def test_catalog_rows_slices_arrays_and_truths(default_model, tmp_path):
-    from sedjax.fitting.batch import catalog_rows
-    from sedjax.catalog.table import read_catalog, write_catalog
-
-    df = generate_mock(default_model, 5, SEED_MOCK)
-    path = tmp_path / "cat.parquet"
-    write_catalog(df, path)
-    cat = read_catalog(path, default_model.bands)
-    arrays, truth = catalog_rows(cat, 1, 4)
-    assert arrays["ids"].tolist() == df["id"].to_numpy()[1:4].tolist()
-    np.testing.assert_array_equal(arrays["flux"], df[[f"flux_{b}" for b in default_model.bands]].to_numpy()[1:4])
-    assert "met_logzsol" in truth and "flux_sdss_u" not in truth
-    np.testing.assert_array_equal(truth["met_logzsol"], df["true_met_logzsol"].to_numpy()[1:4])

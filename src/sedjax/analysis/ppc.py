@@ -119,26 +119,24 @@ def truth_spectrum(model, params: dict, mode: str = "fast") -> dict:
 
 
 def observed_photometry(model, catalog, galaxy_id) -> dict:
-    """One galaxy's observed photometry from a :class:`~sedjax.catalog.table.Catalog`, with the
-    bands' pivot wavelengths and ranges (and ``true_flux`` for mocks)."""
-    rows = [i for i, g in enumerate(catalog.ids) if str(g) == str(galaxy_id)]
-    if not rows:
-        raise ValueError(f"galaxy id {galaxy_id} not in the catalogue (or skipped: no usable band)")
-    i = rows[0]
+    """One galaxy's observed photometry from a :class:`~sedjax.catalog.table.Catalog` (by id:
+    :meth:`~sedjax.catalog.table.Catalog.row`), with the bands' pivot wavelengths and ranges,
+    its truths (``truth``: parameters and derived quantities; ``{}`` for real data) and, for
+    mocks, the noise-free photometry ``true_flux``."""
+    i = catalog.index(galaxy_id)
+    row = catalog.row(galaxy_id)
     out = {
         "id": galaxy_id,
         "bands": list(model.bands),
         "wave_pivot_aa": np.array([f.pivot_wave_aa for f in model.filters]),
         "wave_range_aa": np.array([f.wave_range_aa for f in model.filters]),
-        "flux": np.asarray(catalog.flux_maggies[i], float),
-        "flux_err": np.asarray(catalog.flux_err_maggies[i], float),
-        "mask": np.asarray(catalog.mask[i], bool),
-        "redshift": float(catalog.redshift[i]),
+        "flux": np.asarray(row["flux"], float),
+        "flux_err": np.asarray(row["flux_err"], float),
+        "mask": np.asarray(row["mask"], bool),
+        "redshift": float(row["redshift"]),
     }
-    tcols = [f"true_flux_{b}" for b in model.bands]
-    if all(c in catalog.table.columns for c in tcols):
-        out["true_flux"] = catalog.table.loc[i, tcols].to_numpy(dtype=float)
-    truth = {c[5:]: float(catalog.table[c].iloc[i]) for c in catalog.table.columns
-             if c.startswith("true_") and not c.startswith("true_flux_")}
-    out["truth"] = truth
+    true_flux = catalog.truths(i, fluxes=True)
+    if all(f"flux_{b}" in true_flux for b in model.bands):
+        out["true_flux"] = np.array([true_flux[f"flux_{b}"] for b in model.bands], dtype=float)
+    out["truth"] = {k: float(v) for k, v in catalog.truths(i).items()}
     return out

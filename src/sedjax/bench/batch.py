@@ -20,7 +20,9 @@ import time
 
 import numpy as np
 
-from sedjax.fitting.batch import BatchProgram, catalog_arrays, fit_batch, galaxy_keys, needs_tables
+from sedjax.fitting.batch import fit_batch
+from sedjax.fitting.inputs import catalog_arrays, galaxy_keys, needs_tables
+from sedjax.fitting.program import BatchProgram
 from sedjax.fitting.single import fit
 
 
@@ -42,17 +44,17 @@ def bench_batch(model, arrays: dict, backend: str, seed: int = 0, mode: str = "f
     """Time ``fit_batch`` (one chunk of all galaxies) against looping ``fit`` over them.
 
     ``arrays``: ``ids, flux, flux_err, mask, redshift`` of n galaxies (see
-    :func:`sedjax.fitting.batch.catalog_rows`). Returns the record written by rule ``bench_batch``.
+    :func:`sedjax.fitting.inputs.catalog_rows`). Returns the record written by rule ``bench_batch``.
     """
     n = len(arrays["ids"])
     common = dict(mode=mode, sys_frac=sys_frac, options=dict(options or {}))
     prog = BatchProgram(model, backend, n, mode, sys_frac, common["options"],
                         needs_tables(model, catalog_arrays(arrays, model)["redshift"]))
     t0 = time.perf_counter()
-    first = fit_batch(model, arrays, backend, seed=seed, chunk_size=n, log=log, columnar=True, program=prog, **common)
+    first = fit_batch(model, arrays, backend, seed=seed, chunk_size=n, log=log, program=prog, **common)
     batch_wall_first = time.perf_counter() - t0
     t0 = time.perf_counter()
-    warm = fit_batch(model, arrays, backend, seed=seed, chunk_size=n, log=log, columnar=True, program=prog, **common)
+    warm = fit_batch(model, arrays, backend, seed=seed, chunk_size=n, log=log, program=prog, **common)
     batch_wall_warm = time.perf_counter() - t0
     b_first, b_warm = first.throughput(), warm.throughput()
 
