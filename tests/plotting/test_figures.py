@@ -159,7 +159,7 @@ def synthetic(tmp_path):
             cols[f"{k}_p84"] = med * np.exp(half) if log else med + half
             if k in FREE:
                 inside = np.abs(noise) <= half
-                # the columns of sedjax.fitting.batch.calibration_tables
+                # the columns of sedjax.analysis.calibration.calibration_tables
                 cov_rows.append({"backend": name, "parameter": k, "n_galaxies": n_gal,
                                  "coverage_68": inside.mean(), "coverage_95": (np.abs(noise) <= 2 * half).mean(),
                                  "chi2_pvalue": 0.5, "ks_pvalue": 0.5, "point_estimate": width == 0})
