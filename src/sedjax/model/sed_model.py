@@ -50,6 +50,7 @@ from sedjax.physics.ssp_weights import (
 )
 from sedjax.model.names import DERIVED_NAMES  # noqa: F401 (re-exported; defined JAX-free)
 from sedjax.ssp.grid import SSPData
+from sedjax.ssp.nebular.lines import line_luminosities
 
 
 class FastTables(NamedTuple):
@@ -397,7 +398,7 @@ class SEDModel:
         if self._lines is not None:
             lum, idx = self._lines
             w = met_weights(self._lgmet(p), self._ssp_lgmet)
-            all_lines = jnp.einsum("mal,m,a->l", lum, w, mass)
+            all_lines = line_luminosities(lum, w, mass)
             for name, ii in idx.items():
                 out[f"lum_{name}_lsun"] = sum(all_lines[i] for i in ii)
         if self._mass_remaining is None:

@@ -37,7 +37,6 @@ __all__ = [
     "SSPFormatError",
     "REQUIRED_DATASETS",
     "REQUIRED_WRITE_ATTRS",
-    "SSP_SOFTWARE",
     "load_ssp",
     "write_ssp",
     "validate_ssp",
@@ -51,7 +50,7 @@ REQUIRED_DATASETS = ("ssp_lgmet", "ssp_lg_age_gyr", "ssp_wave", "ssp_flux")
 REQUIRED_WRITE_ATTRS = ("source", "imf", "source_sha256")
 
 #: Distributions whose versions :func:`write_ssp` records in ``created_with`` (after ``python``).
-SSP_SOFTWARE = ("sedjax", "numpy", "h5py", "astropy", "jax", "bagpipes")
+_CREATED_WITH_PACKAGES = ("sedjax", "numpy", "h5py", "astropy", "jax", "bagpipes")
 
 _MASS_REMAINING = "ssp_mass_remaining"
 _MASS_FRACTION_TOL = 1e-6
@@ -286,8 +285,9 @@ def load_ssp(path) -> SSPData:
 
 
 def _created_with() -> dict[str, str]:
-    """``python`` and :data:`SSP_SOFTWARE` versions; ``"not installed"`` for absent ones."""
-    return {name: version or "not installed" for name, version in package_versions(SSP_SOFTWARE).items()}
+    """``python`` and ``_CREATED_WITH_PACKAGES`` versions; ``"not installed"`` for absent ones."""
+    versions = package_versions(_CREATED_WITH_PACKAGES)
+    return {name: version or "not installed" for name, version in versions.items()}
 
 
 def _encode_attr(key: str, value: Any) -> Any:

