@@ -19,11 +19,11 @@ module                 figures
 =====================  =====================================================
 """
 
-from .benchmarks import plot_jit_speedup, plot_sampler_compile, plot_vmap_throughput
-from .calibration import backend_metrics, plot_backend_comparison, plot_calibration
-from .gradfield import plot_grad_field
-from .posterior import plot_corner, plot_corner_all, plot_sed
-from .recovery import plot_recovery, recovery_stats
+from sedjax.plotting.benchmarks import plot_jit_speedup, plot_sampler_compile, plot_vmap_throughput
+from sedjax.plotting.calibration import backend_metrics, plot_backend_comparison, plot_calibration
+from sedjax.plotting.gradfield import plot_grad_field
+from sedjax.plotting.posterior import plot_corner, plot_corner_all, plot_sed
+from sedjax.plotting.recovery import plot_recovery, recovery_stats
 
 __all__ = [
     "backend_metrics",

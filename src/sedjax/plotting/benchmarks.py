@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import matplotlib.pyplot as plt
 
-from .style import (
+from sedjax.plotting.style import (
     DEVICE_COLORS,
     backend_color,
     backend_label,

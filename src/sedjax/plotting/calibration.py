@@ -13,8 +13,8 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 
-from .recovery import recovery_stats
-from .style import (
+from sedjax.plotting.recovery import recovery_stats
+from sedjax.plotting.style import (
     backend_color,
     backend_label,
     backend_marker,

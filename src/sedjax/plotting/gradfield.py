@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 from matplotlib.colors import LogNorm
 from matplotlib.lines import Line2D
 
-from .style import TRUTH_COLOR, figure_style, label, save_figure
+from sedjax.plotting.style import TRUTH_COLOR, figure_style, label, save_figure
 
 
 def plot_grad_field(grid: dict, path, stride: int | None = None, pdf: bool = True) -> list[str]:

@@ -10,7 +10,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 
-from .style import (
+from sedjax.plotting.style import (
     TRUTH_COLOR,
     backend_color,
     backend_label,

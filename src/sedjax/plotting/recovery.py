@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 
-from .style import backend_color, backend_label, figure_style, is_log_quantity, label, note, order_quantities, save_figure
+from sedjax.plotting.style import backend_color, backend_label, figure_style, is_log_quantity, label, note, order_quantities, save_figure
 
 
 def recovered_quantities(df: pd.DataFrame) -> list[str]:

@@ -1,9 +1,10 @@
 """Summary tables of the workflow (rule ``report``): Markdown and a self-contained HTML page.
 
 :func:`build_sections` turns loaded results into sections of tables and figure links;
-:func:`render_markdown` and :func:`render_html` write them. Figure links are relative to
-the output file's directory, so ``results/summary.html`` shows ``results/figures/*.png``
-wherever the results directory is copied.
+:func:`summary_preamble` words the run's provenance and set-up; :func:`render_markdown` and
+:func:`render_html` write them. Figure links are relative to the output file's directory,
+so ``results/summary.html`` shows ``results/figures/*.png`` wherever the results directory
+is copied. Imports no JAX (the benchmark rows come from :mod:`sedjax.bench.summary`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .calibration import backend_metrics
-from .recovery import recovery_stats
-from .style import backend_label, order_backends, order_quantities
+from sedjax.bench.summary import SUMMARY_ROWS
+from sedjax.io.atomic import atomic_output
+from sedjax.plotting.calibration import backend_metrics
+from sedjax.plotting.recovery import recovery_stats
+from sedjax.plotting.style import backend_label, order_backends, order_quantities
 
 
 def _f(v, fmt="{:.3g}", na="n/a"):
@@ -45,10 +48,6 @@ def _figs(figures, out_dir, pattern) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------- sections
 def benchmark_section(summaries: dict, figures, out_dir) -> dict:
     """Headline ratios per device (``results/benchmarks/{device}/summary.json``)."""
-    try:
-        from sedjax.bench.core import _ROWS as rows_spec
-    except ImportError:  # pragma: no cover - bench without the row table
-        rows_spec = ()
     tables, text = [], []
     for dev in sorted(summaries, key=lambda d: (d != "cpu", d)):
         s = summaries[dev]
@@ -56,9 +55,8 @@ def benchmark_section(summaries: dict, figures, out_dir) -> dict:
         if s.get("skipped") and all(v is None for v in h.values()):
             text.append(f"{dev.upper()}: skipped ({'; '.join(f'{k}: {v}' for k, v in s['skipped'].items())}).")
             continue
-        spec = rows_spec or tuple((k, k, "×") for k in h)
         rows = []
-        for key, lab, unit in spec:
+        for key, lab, unit in SUMMARY_ROWS:
             v = h.get(key)
             if v is None:
                 val = "n/a"
@@ -180,6 +178,24 @@ def build_sections(out_path, figures=(), bench_summaries=None, sampler=None, sin
     return sections
 
 
+def summary_preamble(run: dict, generated_utc: str, commit: str | None = None) -> list[str]:
+    """The summary's opening paragraphs: when and from which commit it was made, and the run.
+
+    ``run`` (rule ``report``'s ``params.summary``, ``report_summary()`` in
+    ``workflow/rules/common.smk``): ``ssp`` (grid name), ``nebular`` (bool:
+    ``ssp.nebular.enabled``), ``sfh``, ``dust_law``, ``bands``, ``n_galaxies``,
+    ``backends``, ``mode``.
+    """
+    provenance = f"Generated {generated_utc}" + (f" from commit {commit[:10]}" if commit else "") + "."
+    nebular = " (with nebular emission)" if run["nebular"] else ""
+    return [
+        f"{provenance} SSP grid: `{run['ssp']}`{nebular}; model: SFH `{run['sfh']}`, dust `{run['dust_law']}`, "
+        f"bands {', '.join(run['bands'])}; mock catalogue of {run['n_galaxies']} galaxies; "
+        f"backends {', '.join(run['backends'])}; photometry mode `{run['mode']}` in the likelihood.",
+        "The Snakemake report (`snakemake --report results/report.html`) holds the same figures with captions.",
+    ]
+
+
 # ---------------------------------------------------------------------- rendering
 def _md_cell(s: str) -> str:
     return s.replace("|", "\\|").replace("\n", " ")
@@ -251,9 +267,6 @@ def render_html(sections, title="sedjax-workflow summary", preamble=()) -> str:
 
 
 def write_text(path, text: str) -> None:
-    """Atomic text write (temporary file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    """Atomic text write (:func:`sedjax.io.atomic.atomic_output`)."""
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
