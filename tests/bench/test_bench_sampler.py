@@ -1,29 +1,6 @@
-"""sedjax.bench.sampler helpers: the benchmark galaxy and the per-backend options."""
+"""sedjax.bench.sampler helpers: the per-backend options of the sampler benchmark."""
 
-import numpy as np
-import pandas as pd
-import pytest
-
-from sedjax.bench.sampler import galaxy_obs, sampler_options
-from sedjax.catalog.table import Catalog
-
-
-def _catalog():
-    n, nb = 3, 2
-    flux = np.arange(n * nb, dtype=float).reshape(n, nb) + 1
-    return Catalog(ids=np.array(["7", "8", "9"]), flux_maggies=flux, flux_err_maggies=0.1 * flux,
-                   mask=np.ones((n, nb), bool), redshift=np.array([0.1, 0.2, 0.3]), bands=["a", "b"],
-                   table=pd.DataFrame())
-
-
-def test_galaxy_obs_by_integer_id():
-    cat = _catalog()
-    obs = galaxy_obs(cat, 8)
-    assert obs["redshift"] == 0.2
-    np.testing.assert_array_equal(obs["flux"], cat.flux_maggies[1])
-    np.testing.assert_array_equal(obs["flux_err"], cat.flux_err_maggies[1])
-    with pytest.raises(ValueError, match="cat.parquet: galaxy id 4 not found"):
-        galaxy_obs(cat, 4, source="cat.parquet")
+from sedjax.bench.sampler import sampler_options
 
 
 def test_sampler_options_override_the_fit_options():

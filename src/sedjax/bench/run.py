@@ -21,8 +21,8 @@ from sedjax.bench.cache import bench_cache
 from sedjax.bench.forward import bench_grad, bench_jit, bench_vmap, benchmark_params
 from sedjax.bench.peer import bench_peer
 from sedjax.bench.record import cache_state, provenance
-from sedjax.bench.sampler import bench_sampler, galaxy_obs, sampler_options
-from sedjax.catalog.table import read_catalog
+from sedjax.bench.sampler import bench_sampler, sampler_options
+from sedjax.catalog.table import CatalogError, read_catalog
 from sedjax.fitting.inputs import catalog_rows
 from sedjax.model.from_config import model_from_config, redshift_range
 
@@ -94,7 +94,10 @@ def run_sampler_benchmark(model_cfg: dict, ssp_path, catalog_path, cfg: dict, fi
     t0 = time.perf_counter()
     model = model_from_config(model_cfg, ssp_path, dtype=dtype)
     cat = read_catalog(catalog_path, model.bands, log=log.warning)
-    obs = galaxy_obs(cat, cfg["galaxy_id"], source=f"{catalog_path}")
+    try:
+        obs = cat.row(cfg["galaxy_id"])
+    except CatalogError as exc:
+        raise ValueError(f"{catalog_path}: {exc} (benchmarks.sampler.galaxy_id)") from exc
     options = sampler_options(cfg["backends"], backend_options, cfg.get("options"))
     log.info("galaxy %s, backends %s, options %s", cfg["galaxy_id"], cfg["backends"], options)
     result = bench_sampler(

@@ -28,17 +28,6 @@ from sedjax.inference.posterior import make_data, make_target
 DEFAULT_OPTIONS = {"nuts": {"n_chains": 2, "n_warmup": 200, "n_samples": 200}}
 
 
-def galaxy_obs(cat, galaxy_id, source: str = "catalogue") -> dict:
-    """``flux``, ``flux_err``, ``mask``, ``redshift`` of the galaxy whose id is ``galaxy_id``
-    (ids compared as integers) in the Catalog ``cat``; ValueError naming ``source`` if absent."""
-    rows = [i for i, g in enumerate(cat.ids) if int(g) == int(galaxy_id)]
-    if not rows:
-        raise ValueError(f"{source}: galaxy id {galaxy_id} not found (benchmarks.sampler.galaxy_id)")
-    i = rows[0]
-    return {"flux": cat.flux_maggies[i], "flux_err": cat.flux_err_maggies[i], "mask": cat.mask[i],
-            "redshift": cat.redshift[i]}
-
-
 def sampler_options(backends, backend_options: dict, overrides: dict | None = None) -> dict:
     """Per backend: its fit options (``backend_options``) updated by this benchmark's ``overrides``."""
     overrides = overrides or {}
