@@ -1,6 +1,7 @@
 # Helpers shared by the rule files, as plain functions of `config`. No rules here (`snakemake
 # --lint` flags def + rule in one file), so every helper of the workflow lives in this file.
-# (That check is textual: no comment or docstring here may read like `rule <name>:`.)
+# (The check is a text search, comments included: never write the rule keyword, a name and a
+# colon on one line here.)
 #
 # `config` has been validated against config/schema.yaml by the Snakefile, which also fills
 # every default (nested blocks included): the helpers read config values directly, and no
