@@ -11,6 +11,8 @@ configfile: "config/config.yaml"
 
 
 # nested --config overrides arrive as strings ('true', '-2.5'): type them, then validate
+# (validate fills every default of the schema, nested blocks included: the rules read config
+# values directly and hold no defaults of their own)
 coerce_scalars(config)
 validate(config, "config/schema.yaml")
 
