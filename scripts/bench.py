@@ -1,4 +1,4 @@
-"""Rules ``bench_jit``, ``bench_grad``, ``bench_vmap``, ``bench_cache``, ``bench_peer``.
+"""Rule ``bench`` (one job per benchmark: jit, grad, vmap, cache, peer).
 
 One script for every benchmark: ``params.name`` picks the body
 (:func:`sedjax.bench.run.run_benchmark`); the ``device`` wildcard picks the JAX platform.

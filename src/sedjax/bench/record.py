@@ -60,9 +60,7 @@ def blas_info() -> list:
 
 def _model_info(model) -> dict:
     """Bands, physics choices and sizes of an SEDModel."""
-    # TODO(model): _flux_nat is SEDModel's private native-grid table (n_met, n_age, n_wave);
-    # read through a public shape once the model exposes one
-    n_met, n_age, n_wave = (int(n) for n in model._flux_nat.shape)
+    n_met, n_age, n_wave = model.ssp_table_shape
     return {
         "bands": list(model.bands),
         "sfh": model.spec.mean_sfh_type,

@@ -1,7 +1,7 @@
 """One benchmark job, from the rule's settings to the record its script writes.
 
-* :func:`run_benchmark` -- rules ``bench_jit``, ``bench_grad``, ``bench_vmap``,
-  ``bench_cache``, ``bench_peer`` (the bodies in :mod:`sedjax.bench.forward`,
+* :func:`run_benchmark` -- rule ``bench`` (one job per name: jit, grad, vmap, cache,
+  peer; the bodies in :mod:`sedjax.bench.forward`,
   :mod:`sedjax.bench.cache`, :mod:`sedjax.bench.peer`);
 * :func:`run_sampler_benchmark` -- rule ``bench_sampler`` (:mod:`sedjax.bench.sampler`);
 * :func:`run_batch_benchmark` -- rule ``bench_batch`` (:mod:`sedjax.bench.batch`).

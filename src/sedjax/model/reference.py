@@ -154,7 +154,7 @@ def reference_photometry(model, params: dict) -> np.ndarray:
     p = {k: float(np.asarray(v)) for k, v in params.items()}
     spec, ssp, grid = model.spec, model.ssp, model.grid
     # the full grid of ages (the model drops ages older than the universe; this does not)
-    bins = make_age_bins(ssp.ssp_lg_age_gyr, t_narrow_gyr=model._t_narrow_gyr)
+    bins = make_age_bins(ssp.ssp_lg_age_gyr, t_narrow_gyr=model.t_narrow_gyr)
     z = p["redshift"]
     t_obs = age_of_universe_gyr(z)
     sub = sfh_mass(spec.mean_sfh_type, p, bins.edges_gyr, t_obs, bins.n_narrow)

@@ -144,9 +144,9 @@ class SEDModel:
         i0, i1 = self.grid.native_slice
         t_min = float(cosmology.age_of_universe_gyr(self.z_range[1]))
         t_max = float(cosmology.age_of_universe_gyr(self.z_range[0]))
-        self._t_narrow_gyr = min(0.5, 0.3 * t_min)
+        self.t_narrow_gyr = min(0.5, 0.3 * t_min)  # age bins narrower than this use the cheap quadrature
         # ages whose bin starts before the Big Bang at every supported z are dropped
-        self._bins = make_age_bins(ssp.ssp_lg_age_gyr, t_narrow_gyr=self._t_narrow_gyr, max_age_gyr=t_max)
+        self._bins = make_age_bins(ssp.ssp_lg_age_gyr, t_narrow_gyr=self.t_narrow_gyr, max_age_gyr=t_max)
         n_age = self._bins.n_age
         self._n_young, self._first_old = self._bins.n_young_ages, self._bins.first_old_age
         self._wave_nat = jnp.asarray(ssp.ssp_wave[i0:i1], self.dtype)
@@ -247,6 +247,12 @@ class SEDModel:
         centre = jnp.exp(ln_lo + (jnp.arange(self.n_subbins) + 0.5) / self.n_subbins * (ln_hi - ln_lo)) / (1.0 + z)
         wave_eff = jnp.where(wsum > 0, wave_eff, centre)
         return FastTables(young_band_flux=young, old_band_flux=old, wave_eff_rest_aa=wave_eff)
+
+    @property
+    def ssp_table_shape(self) -> tuple[int, int, int]:
+        """(n_met, n_age, n_wave): the SSP fluxes the model contracts (ages it keeps, native
+        wavelengths the bands need)."""
+        return tuple(int(n) for n in self._flux_nat.shape)
 
     @property
     def own_tables(self) -> FastTables | None:
