@@ -2,6 +2,7 @@ import os
 
 import jax
 import pytest
+from testlib import DEFAULT_BANDS, default_spec
 
 from sedjax.io.runtime import configure_jax
 
@@ -9,8 +10,6 @@ from sedjax.io.runtime import configure_jax
 # deadlock a larger pool (sedjax.io.runtime._start_cpu_client)
 configure_jax("cpu", threads=1, cache_root=None)
 jax.config.update("jax_enable_x64", True)
-
-DEFAULT_BANDS = ["sdss_u", "sdss_g", "sdss_r", "sdss_i", "sdss_z"]
 
 
 @pytest.fixture(scope="session")
@@ -34,24 +33,6 @@ def ssp(ssp_path):
     from sedjax.ssp.grid import load_ssp
 
     return load_ssp(ssp_path)
-
-
-def default_spec(**overrides):
-    from sedjax import Fixed, Parameters, Uniform
-
-    kw = dict(
-        sfh_dpl_log_peak_sfr=Uniform(-1, 2.5),
-        sfh_dpl_tau_gyr=Uniform(0.1, 10),
-        sfh_dpl_alpha=Uniform(1, 10),
-        sfh_dpl_beta=Uniform(1, 10),
-        met_logzsol=Uniform(-2, 0.2),
-        dust_tau_bc=Uniform(0, 2),
-        dust_tau_diff=Uniform(0, 1.5),
-        dust_slope=Fixed(-0.7),
-        redshift=Fixed(0.1),
-    )
-    kw.update(overrides)
-    return Parameters(mean_sfh_type="dpl", **kw)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ one galaxy by id (``Catalog.row``) and truths (``Catalog.truths``)."""
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DEFAULT_BANDS
+from testlib import DEFAULT_BANDS
 
 from sedjax.catalog.mock import generate_mock
 from sedjax.catalog.table import (

@@ -42,7 +42,7 @@ from sedjax.fitting.inputs import needs_tables
 from sedjax.fitting.program import BatchProgram
 from sedjax.fitting.single import fit
 
-from conftest import DEFAULT_BANDS, default_spec
+from testlib import DEFAULT_BANDS, default_spec
 
 SEED_MOCK = 1
 SEED_FIT = 0

@@ -3,7 +3,7 @@
 import jax
 import numpy as np
 import pytest
-from conftest import DEFAULT_BANDS
+from testlib import DEFAULT_BANDS
 
 from sedjax.catalog.mock import generate_mock
 from sedjax.catalog.table import read_catalog, write_catalog

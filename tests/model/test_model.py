@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import DEFAULT_BANDS, default_spec
+from testlib import DEFAULT_BANDS, default_spec
 
 from sedjax import Fixed, Parameters, SEDModel, Uniform
 from sedjax.photometry.integration import band_weights, make_integration_grid, maggies_to_abmag

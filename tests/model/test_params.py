@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import default_spec
+from testlib import default_spec
 
 from sedjax import Fixed, LogUniform, Normal, Parameters, Uniform
 from sedjax.model.priors import prior_from_config

@@ -10,6 +10,7 @@ import os
 
 import yaml
 
+from sedjax.bench import BENCHMARK_NAMES
 from sedjax.fitting.chunks import chunk_count, n_fitted
 
 ENV_CPU = "../../envs/sedjax-cpu.yaml"
@@ -24,7 +25,7 @@ def schema_backend_names(schema_path):
 
 BACKEND_NAMES = schema_backend_names(os.path.join(workflow.basedir, "config", "schema.yaml"))
 # forward-model benchmarks, one job each of rule bench -> results/benchmarks/{device}/{name}.json
-BENCH_NAMES = ["jit", "grad", "vmap", "cache", "peer"]
+BENCH_NAMES = list(BENCHMARK_NAMES)
 
 
 # ------------------------------------------------------------------ devices

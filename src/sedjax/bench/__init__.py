@@ -6,3 +6,6 @@ cache, in subprocesses), ``peer`` (bagpipes on the same physics), ``sampler`` (c
 backends), ``batch`` (batched vs looped fits), ``summary`` (headline ratios, JAX-free),
 ``job`` (a benchmark job's set-up), ``run`` (the rules' entry points).
 """
+
+# the forward-model benchmarks, one job each of rule bench (workflow/rules/common.smk reads this)
+BENCHMARK_NAMES = ("jit", "grad", "vmap", "cache", "peer")

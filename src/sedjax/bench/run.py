@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 
+from sedjax.bench import BENCHMARK_NAMES
 from sedjax.bench.batch import bench_batch
 from sedjax.bench.cache import bench_cache
 from sedjax.bench.forward import bench_grad, bench_jit, bench_vmap, benchmark_params
@@ -37,7 +38,6 @@ _IN_PROCESS = {
     ),
     "peer": lambda model, params, cfg, repeats: bench_peer(model, params, repeats=repeats),
 }
-BENCHMARK_NAMES = ("jit", "grad", "vmap", "cache", "peer")
 
 
 def _logger(log):
