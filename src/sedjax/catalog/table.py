@@ -16,8 +16,12 @@ Parquet (pandas + pyarrow) is the main format; the run's metadata (config, SSP s
 seed, package versions) travels as JSON under the ``sedjax`` key of the Parquet schema
 metadata. CSV is written beside it for people.
 
-A band is unusable for a galaxy when its flux or error is missing/NaN or its error is
-≤ 0; those entries get ``mask = False`` and contribute nothing to the likelihood.
+A band is unusable for a galaxy when its flux or error is missing/NaN, its error is
+≤ 0, or its flux lies more than ``negative_sigma`` (5) errors below zero (a sentinel such
+as −99; logged per galaxy and band); those entries get ``mask = False`` and contribute
+nothing to the likelihood. Other negative fluxes are valid measurements and are fitted.
+Ids must be unique. A user's own file (CSV, Parquet, FITS; magnitudes or other units) is
+converted to this schema by :mod:`sedjax.catalog.ingest`.
 """
 
 from __future__ import annotations
@@ -153,7 +157,30 @@ def read_metadata(path) -> dict:
     return json.loads(md[METADATA_KEY]) if METADATA_KEY in md else {}
 
 
-def read_catalog(path, bands, columns: dict | None = None, log=print) -> Catalog:
+NEGATIVE_FLUX_SIGMA = 5.0
+"""A flux more than this many errors below zero is masked (a sentinel such as −99, not noise)."""
+
+
+def numeric_column(df: pd.DataFrame, col: str, path, first_row: int = 0) -> np.ndarray:
+    """Column ``col`` as float64; a non-numeric string is a ``CatalogError`` naming the file,
+    the column and the first bad data row (0-based, counted from ``first_row``: the file's
+    row of ``df``'s first row; empty cells are missing values)."""
+    s = df[col]
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return s.to_numpy(dtype=np.float64, na_value=np.nan)
+    num = pd.to_numeric(s, errors="coerce")
+    bad = (s.notna() & num.isna() & (s.astype(str).str.strip() != "")).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise CatalogError(
+            f"{path}: column {col!r} must be numeric but data row {first_row + i} holds {s.iloc[i]!r} ({int(bad.sum())} such "
+            "rows); fix the file (leave a missing value empty) or map another column in the config's `catalog:` block"
+        )
+    return num.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def read_catalog(path, bands, columns: dict | None = None, log=print,
+                 negative_sigma: float = NEGATIVE_FLUX_SIGMA) -> Catalog:
     """Read a Parquet or CSV catalogue in the sedjax schema.
 
     Parameters
@@ -162,12 +189,16 @@ def read_catalog(path, bands, columns: dict | None = None, log=print) -> Catalog
     bands : list of band names the fit uses
     columns : optional mapping from schema names (``id``, ``redshift``,
         ``flux_<band>``, ``flux_err_<band>``) to the file's own column names
-    log : callable for the report of skipped galaxies
+    log : callable for the report of skipped galaxies and masked bands
+    negative_sigma : a flux below ``-negative_sigma`` × its error is masked (one log line
+        per galaxy and band); fluxes above that, negative or not, are fitted
 
     Raises
     ------
     CatalogError
-        Unreadable file or a missing required column (named, with the fix).
+        Unreadable file, a missing required column (named, with the columns the file has
+        and the ``catalog:`` config block as the fix), a non-numeric value in a flux,
+        error or redshift column (with its first row), or repeated ids.
     """
     path = str(path)
     if not os.path.exists(path):
@@ -190,13 +221,27 @@ def read_catalog(path, bands, columns: dict | None = None, log=print) -> Catalog
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise CatalogError(
-            f"{path}: missing required column(s) {missing}. Rename them in the file or map "
-            "them with the config's catalog columns: {schema_name: file_column}."
+            f"{path}: missing required column(s) {missing}; the file has {list(df.columns)}. A catalogue in the "
+            "sedjax schema needs id, redshift, flux_<band> and flux_err_<band> (AB maggies) for every model band: "
+            "for your own file set catalog.source: file and map its columns in the config's `catalog:` block "
+            "(catalog.id, catalog.redshift, catalog.bands.<band>), or remove the band from model.bands."
         )
-    flux = df[[flux_col(b) for b in bands]].to_numpy(dtype=np.float64)
-    err = df[[err_col(b) for b in bands]].to_numpy(dtype=np.float64)
+    dup = df["id"].duplicated(keep=False).to_numpy()
+    if dup.any():
+        raise CatalogError(
+            f"{path}: column 'id' repeats ids {sorted(map(str, set(df.loc[dup, 'id'])))[:10]} ({int(dup.sum())} rows); "
+            "ids must be unique: deduplicate the file or choose a unique id column (catalog.id)"
+        )
+    flux = np.column_stack([numeric_column(df, flux_col(b), path) for b in bands])
+    err = np.column_stack([numeric_column(df, err_col(b), path) for b in bands])
     mask = np.isfinite(flux) & np.isfinite(err) & (err > 0)
-    z = df["redshift"].to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        low = mask & (flux < -negative_sigma * err)
+    for i, j in zip(*np.nonzero(low)):
+        log(f"{path}: galaxy {df['id'].iloc[i]} band {bands[j]}: masked (flux {flux[i, j]:.3g} is "
+            f"{flux[i, j] / err[i, j]:.1f} sigma below zero: a sentinel or broken value, not noise)")
+    mask &= ~low
+    z = numeric_column(df, "redshift", path)
     good = mask.any(axis=1) & np.isfinite(z)
     skipped = df.loc[~good, "id"].tolist()
     if skipped:
