@@ -4,7 +4,8 @@
 rules as :func:`sedjax.inference.posterior.make_data`: unusable bands masked);
 :func:`catalog_rows` takes rows of a :class:`~sedjax.catalog.table.Catalog` with their
 truths; :func:`galaxy_keys` derives ``fold_in(PRNGKey(seed), id)`` keys (as
-``scripts/fit_single.py``); :func:`needs_tables` says whether per-galaxy fast tables are needed.
+``scripts/fit_single.py``); :func:`needs_tables` says whether per-galaxy fast tables are needed;
+:func:`check_redshifts` refuses data redshifts the model cannot fit (``fit`` and ``fit_batch``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def catalog_arrays(catalog, model) -> dict:
     non-finite flux or a non-finite or non-positive error are masked (as ``make_data``).
 
     Returns ``{"ids", "flux", "flux_err", "mask", "redshift"}`` (NumPy; flux 0 and error
-    1 where masked). Raises ``ValueError`` for wrong shapes or a galaxy with no usable band.
+    1 where masked). Raises ``ValueError`` for wrong shapes, a galaxy with no usable band
+    or a redshift outside the model's range (:func:`check_redshifts`).
     """
     flux = np.asarray(_get(catalog, "flux", "flux_maggies"), dtype=np.float64)
     err = np.asarray(_get(catalog, "flux_err", "flux_err_maggies"), dtype=np.float64)
@@ -67,6 +69,7 @@ def catalog_arrays(catalog, model) -> dict:
     z = np.broadcast_to(np.asarray(z, dtype=np.float64), (n,)).copy()
     if not np.all(np.isfinite(z)):
         raise ValueError(f"non-finite redshift for ids {ids[~np.isfinite(z)][:20].tolist()}")
+    check_redshifts(model, z, ids)
     return {
         "ids": ids,
         "flux": np.where(usable, flux, 0.0),
@@ -74,6 +77,41 @@ def catalog_arrays(catalog, model) -> dict:
         "mask": usable,
         "redshift": z,
     }
+
+
+Z_RANGE_RTOL = 1e-9  # round-off allowed at the ends of model.z_range
+
+
+def check_redshifts(model, redshift, ids=None) -> None:
+    """Refuse data redshifts that the model cannot fit, naming the galaxy and the fix.
+
+    The data redshift sets the luminosity distance, the IGM and the observed-frame band
+    tables; the model's integration grid and age bins only cover ``model.z_range``. Outside
+    it, bands silently lose flux (a band whose rest-frame wavelengths fall off the grid
+    gets exactly 0), so every data redshift must be finite, > 0 and inside
+    ``model.z_range``. A model whose redshift is a free parameter ignores the data
+    redshift, so nothing is checked then.
+    """
+    if model.fixed_redshift is None and "redshift" in model.spec.free_params:
+        return
+    z = np.atleast_1d(np.asarray(redshift, dtype=np.float64))
+    named = ids is not None
+    ids = np.atleast_1d(np.asarray(ids)) if named else np.arange(z.size)
+    lo, hi = model.z_range
+    tol = Z_RANGE_RTOL * max(abs(hi), 1.0)
+    bad = ~np.isfinite(z) | (z <= 0) | (z < lo - tol) | (z > hi + tol)
+    if not bad.any():
+        return
+    i = int(np.flatnonzero(bad)[0])
+    more = f" ({int(bad.sum())} galaxies in all, ids {ids[bad][:10].tolist()})" if bad.sum() > 1 else ""
+    why = "z must be finite and > 0" if not (np.isfinite(z[i]) and z[i] > 0) else (
+        "outside it the band tables and age bins do not apply and bands silently lose flux")
+    who = f"galaxy {ids[i].item()!r}" if named else ("the galaxy" if z.size == 1 else f"galaxy at row {i}")
+    raise ValueError(
+        f"{who} has redshift {z[i]:g} but the model supports z in [{lo:g}, {hi:g}]{more}: "
+        f"{why}. Fix: build the model with z_range covering the data (the workflow takes it from "
+        "config mock.redshift, or model.params.redshift when the redshift is fixed), or drop the galaxy"
+    )
 
 
 def catalog_rows(cat, lo: int, hi: int) -> tuple[dict, dict]:

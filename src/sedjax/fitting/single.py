@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sedjax.fitting.inputs import check_redshifts
 from sedjax.inference import FitResult, make_opts, run_backend
 from sedjax.inference.posterior import make_data, make_target, physical_samples
 from sedjax.io.provenance import package_versions
@@ -40,9 +41,13 @@ def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float
     -------
     FitResult with physical-unit samples of every free parameter, derived quantities per
     sample, diagnostics, compile/run times and status ("failed" with a reason when the
-    fit is unusable).
+    fit is unusable). Raises ``ValueError`` when the data redshift is outside
+    ``model.z_range`` or not > 0 (:func:`sedjax.fitting.inputs.check_redshifts`).
     """
     redshift = obs.get("redshift")
+    if redshift is not None:
+        gid = (meta or {}).get("galaxy_id", obs.get("id"))
+        check_redshifts(model, redshift, None if gid is None else [gid])
     data = make_data(model, obs["flux"], obs["flux_err"], obs.get("mask"), redshift, model.tables_for(redshift))
     target = make_target(model, mode=mode, sys_frac=sys_frac)
     opts = make_opts(backend, **(options or {}))
