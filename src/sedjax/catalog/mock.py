@@ -6,13 +6,19 @@
 
 from __future__ import annotations
 
+import logging
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
 from sedjax.catalog.table import err_col, flux_col
+from sedjax.model.domains import check_domain
 from sedjax.model.priors import prior_from_config
+
+log = logging.getLogger(__name__)
+DARK_MAGGIES = 1e-30  # AB magnitude 75: no photons at all (e.g. every band blueward of Lyman alpha)
 
 
 # ----------------------------------------------------------------------- noise
@@ -28,6 +34,39 @@ def noise_sigma(flux_true, frac_err: float = 0.1, floor_maggies: float = 0.0, sn
 
 
 # ------------------------------------------------------------------------ mock
+def check_mock_photometry(flux_true, params: dict, bands) -> None:
+    """Refuse noise-free mock photometry that is not finite or has no flux in any band.
+
+    Names the first bad galaxy (row), its parameters and the bands; a galaxy with some
+    (not all) bands below :data:`DARK_MAGGIES` is logged as a warning.
+    """
+    flux_true = np.asarray(flux_true)
+
+    def describe(i):
+        return ", ".join(f"{k}={float(np.asarray(v)[i]):.4g}" for k, v in params.items())
+
+    bad = ~np.all(np.isfinite(flux_true), axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        nb = [b for b, f in zip(bands, flux_true[i]) if not np.isfinite(f)]
+        raise ValueError(
+            f"mock galaxy {i} ({int(bad.sum())} in all) has non-finite model photometry in bands {nb}; "
+            f"parameters: {describe(i)}. Fix the priors in model.params (or mock.redshift); nothing was written"
+        )
+    dark = flux_true < DARK_MAGGIES
+    all_dark = dark.all(axis=1)
+    if all_dark.any():
+        i = int(np.flatnonzero(all_dark)[0])
+        raise ValueError(
+            f"mock galaxy {i} ({int(all_dark.sum())} in all) has no flux (< {DARK_MAGGIES:g} maggies) in any band "
+            f"{list(bands)}; parameters: {describe(i)}. At redshift z every band blueward of "
+            "1216·(1+z) Å is absorbed by the IGM: choose bands that see the galaxy or a lower redshift; "
+            "nothing was written"
+        )
+    for i in np.flatnonzero(dark.any(axis=1))[:20]:
+        log.warning("mock galaxy %d: no flux in bands %s (%s)", i, [b for b, d in zip(bands, dark[i]) if d], describe(i))
+
+
 def generate_mock(
     model,
     n_galaxies: int,
@@ -64,6 +103,10 @@ def generate_mock(
     per_galaxy_z = redshift is not None
     if per_galaxy_z:
         zprior = prior_from_config("redshift", redshift)
+        try:
+            check_domain("redshift", zprior)
+        except ValueError as e:
+            raise ValueError(f"mock.redshift: {e}") from None
         params["redshift"] = jnp.asarray(zprior.sample(k_z, (n_galaxies,)), model.dtype)
         lo, hi = model.z_range
         zmin, zmax = float(params["redshift"].min()), float(params["redshift"].max())
@@ -90,6 +133,7 @@ def generate_mock(
         derived.append({k: np.asarray(v) for k, v in d.items()})
     flux_true = np.concatenate(fluxes, axis=0)
     derived = {k: np.concatenate([d[k] for d in derived]) for k in derived[0]}
+    check_mock_photometry(flux_true, params, model.bands)
     sigma = np.asarray(noise_sigma(jnp.asarray(flux_true), noise["frac_err"], noise["floor_maggies"], noise["snr"]))
     draws = np.asarray(jax.random.normal(k_noise, flux_true.shape, dtype=jnp.float64))
     flux_obs = flux_true + sigma * draws

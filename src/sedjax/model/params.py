@@ -13,6 +13,9 @@ Parameters by SFH family (units in the names; see :mod:`sedjax.physics.sfh` for 
   ``sfh_dpl_log_peak_sfr`` (log10 M☉/yr) or ``sfh_log_mass_formed`` (log10 M☉).
 - ``delayed_tau``: ``sfh_log_mass_formed``, ``sfh_delayed_tau_gyr``, ``sfh_delayed_tstart_gyr``.
 - ``constant``: ``sfh_log_mass_formed``, ``sfh_const_duration_gyr``.
+
+Every ``Fixed`` value and every prior support is checked against the parameter's physical
+domain (:data:`sedjax.model.domains.DOMAINS`) when a ``Parameters`` is built.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import difflib
 import jax
 import jax.numpy as jnp
 
+from sedjax.model.domains import check_domain
 from sedjax.model.priors import Fixed, prior_from_config, prior_to_config
 
 COMMON_PARAMS = ("met_logzsol", "dust_tau_diff", "dust_tau_bc", "dust_slope", "redshift")
@@ -79,6 +83,8 @@ class Parameters:
         missing = sorted(required - set(full))
         if missing:
             raise ValueError(f"missing parameter(s) for the {mean_sfh_type!r} model: {missing}")
+        for k, p in full.items():
+            check_domain(k, p)
         # keep the user's order for free parameters
         self.priors = {k: full[k] for k in list(priors) + [k for k in full if k not in priors]}
         self.free_params = [k for k, p in self.priors.items() if not isinstance(p, Fixed)]

@@ -141,11 +141,14 @@ def prior_from_config(name: str, entry):
         raise ValueError(
             f"parameter {name!r}: unknown prior {kind!r}; use one of {sorted(PRIOR_KINDS)}"
         )
-    if kind == "fixed":
-        return Fixed(float(args))
-    if not isinstance(args, (list, tuple)) or len(args) != 2:
-        raise ValueError(f"parameter {name!r}: {kind} needs two numbers, e.g. {{{kind}: [a, b]}}")
-    return PRIOR_KINDS[kind](float(args[0]), float(args[1]))
+    try:
+        if kind == "fixed":
+            return Fixed(float(args))
+        if not isinstance(args, (list, tuple)) or len(args) != 2:
+            raise ValueError(f"{kind} needs two numbers, e.g. {{{kind}: [a, b]}}")
+        return PRIOR_KINDS[kind](float(args[0]), float(args[1]))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"parameter {name!r}: {e}") from None
 
 
 def prior_to_config(prior):
