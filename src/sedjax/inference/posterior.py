@@ -12,7 +12,11 @@ unconstrained space u of :meth:`Parameters.from_unconstrained`, with its log-Jac
 
 Per-galaxy data (a pytree, so batches vmap over it): ``flux``, ``flux_err``, ``mask``
 (n_band,), ``redshift`` (scalar; used whenever the spec does not make z free) and
-``tables`` (fast-mode tables at that redshift, or None for the model's own).
+``tables`` (fast-mode tables at that redshift, or None for the model's own); optionally
+``init_library`` (a :func:`sedjax.inference.library.build_prior_library` dict) for MAP starts.
+
+The target also carries the likelihood as whitened residuals (``residual_fn``: the MAP
+stage's Gauss–Newton) and library starts (``start_fn``), see :func:`make_target`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .backends import Target
+from .library import make_start_fn
 
 
 def make_data(model, flux, flux_err, mask=None, redshift=None, tables=None) -> dict:
@@ -71,8 +76,15 @@ def gaussian_loglik(pred, flux, flux_err, mask, sys_frac: float = 0.0):
     return -0.5 * jnp.sum(mask * (chi2 + jnp.log(2 * math.pi * var)), axis=-1)
 
 
-def make_target(model, mode: str = "fast", sys_frac: float = 0.0) -> Target:
-    """Target (log density, likelihood, prior, init) in u space for ``model``."""
+def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: int = 10_000, library_seed: int = 0) -> Target:
+    """Target (log density, likelihood, prior, init, residuals, starts) in u space for ``model``.
+
+    ``residual_fn(u, data) -> (r, c)``: ``r_b = m_b (f_b - f̂_b) / σ_b`` and
+    ``c = -½ Σ_b m_b ln(2π σ_b²)``, so that ``loglik_fn = -½|r|² + c`` (with ``sys_frac > 0``
+    σ depends on the prediction, and so does c). ``start_fn``: the ``library_size`` prior
+    library of :mod:`sedjax.inference.library` (built lazily, seed ``library_seed``; None
+    when the redshift is free or ``library_size`` is 0).
+    """
     spec = model.spec
     z_free = "redshift" in spec.free_params
 
@@ -94,11 +106,26 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0) -> Target:
     def logdensity_fn(u, data):
         return loglik_fn(u, data) + logprior_fn(u, data)
 
+    def residual_fn(u, data):
+        params, _ = params_of(u, data)
+        pred = model.predict_photometry(params, mode=mode, tables=data.get("tables"))
+        var = data["flux_err"] ** 2 + (sys_frac * pred) ** 2
+        r = data["mask"] * (data["flux"] - pred) / jnp.sqrt(var)
+        c = -0.5 * jnp.sum(data["mask"] * jnp.log(2 * math.pi * var))
+        return r, c
+
     def init_fn(key):
         draw = spec.sample(key)
         return spec.to_unconstrained(draw)
 
-    return Target(logdensity_fn=logdensity_fn, init_fn=init_fn, loglik_fn=loglik_fn, logprior_fn=logprior_fn)
+    return Target(
+        logdensity_fn=logdensity_fn,
+        init_fn=init_fn,
+        loglik_fn=loglik_fn,
+        logprior_fn=logprior_fn,
+        residual_fn=residual_fn,
+        start_fn=make_start_fn(model, library_size, library_seed),
+    )
 
 
 def physical_samples(model, u_samples, redshift):

@@ -31,12 +31,22 @@ class Target(NamedTuple):
     ``logdensity_fn`` must equal ``loglik_fn + logprior_fn`` up to a constant when
     both are given.  ``loglik_fn`` may be omitted when ``logprior_fn`` is given:
     it then defaults to ``logdensity_fn - logprior_fn``.
+
+    Optional structure, used by the MAP stage (:mod:`sedjax.inference.backends.lm`) and
+    ignored by backends that do not list it (``Backend.extras`` in the registry):
+
+    * ``residual_fn(u, data) -> (r, c)``: whitened residuals ``r`` (n_band,) and a scalar
+      ``c`` with ``loglik_fn = -1/2 |r|^2 + c`` (a least-squares likelihood);
+    * ``start_fn(data, k) -> (k, d)``: ``k`` good starting points (e.g. the best-chi2
+      entries of a prior library, :mod:`sedjax.inference.library`).
     """
 
     logdensity_fn: Callable
     init_fn: Callable
     loglik_fn: Optional[Callable] = None
     logprior_fn: Optional[Callable] = None
+    residual_fn: Optional[Callable] = None
+    start_fn: Optional[Callable] = None
 
 
 def bind_logdensity(logdensity_fn: Callable, data) -> Callable:

@@ -1,4 +1,9 @@
-"""Laplace backend: MAP (multi-start L-BFGS) + Gaussian with the inverse Hessian."""
+"""Laplace backend: MAP (multi-start LM or L-BFGS) + Gaussian with the inverse exact Hessian.
+
+The draws carry PSIS diagnostics (:mod:`sedjax.inference.psis`): ``k_hat`` and ``psis_ess``
+of the importance ratios p/q; a fit with ``k_hat > 0.7`` fails (the Gaussian is not the
+posterior).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import numpy as np
 from ._common import bind_logdensity
 from .map import MAPOpts, map_core
 from sedjax.inference.diagnostics import all_finite
+from sedjax.inference.psis import k_hat_check, psis_diagnostics
 
 
 @dataclass(frozen=True)
@@ -18,18 +24,23 @@ class LaplaceOpts:
     """Options for :func:`run_laplace`.
 
     n_samples: Gaussian draws returned.
-    n_starts, n_steps, memory_size, max_linesearch_steps, gtol: the MAP stage
-      (see :class:`~sedjax.inference.backends.map.MAPOpts`).
+    optimizer, n_starts, n_library_starts, lm_steps, n_steps, memory_size,
+      max_linesearch_steps, gtol: the MAP stage (see
+      :class:`~sedjax.inference.backends.map.MAPOpts`).
     min_eig_rtol: the Hessian of -logdensity counts as positive definite iff its
       smallest eigenvalue exceeds ``min_eig_rtol * max|eigenvalue|`` (0 gives the
       plain ``> 0`` test).  Nothing is regularised: a failing Hessian gives NaN
       samples and ``hessian_posdef=False``.
     eval_logdensity: also evaluate the target at the draws (``logdensity`` and the
-      importance log-ratio ``log_ratio = logp - logq``).
+      importance log-ratio ``log_ratio = logp - logq``, with its PSIS ``k_hat`` and
+      ``psis_ess``).
     """
 
     n_samples: int = 1000
+    optimizer: str = "lm"
     n_starts: int = 8
+    n_library_starts: int = 4
+    lm_steps: int = 30
     n_steps: int = 200
     memory_size: int = 10
     max_linesearch_steps: int = 20
@@ -39,7 +50,10 @@ class LaplaceOpts:
 
     def map_opts(self) -> MAPOpts:
         return MAPOpts(
+            optimizer=self.optimizer,
             n_starts=self.n_starts,
+            n_library_starts=self.n_library_starts,
+            lm_steps=self.lm_steps,
             n_steps=self.n_steps,
             memory_size=self.memory_size,
             max_linesearch_steps=self.max_linesearch_steps,
@@ -47,8 +61,10 @@ class LaplaceOpts:
         )
 
 
-def run_laplace(key, logdensity_fn, data, init_fn, opts: LaplaceOpts = LaplaceOpts()):
-    """Laplace approximation at the MAP.
+def run_laplace(
+    key, logdensity_fn, data, init_fn, opts: LaplaceOpts = LaplaceOpts(), *, residual_fn=None, logprior_fn=None, start_fn=None
+):
+    """Laplace approximation at the MAP (the MAP stage of :func:`run_map`, same keywords).
 
     Returns
     -------
@@ -60,10 +76,13 @@ def run_laplace(key, logdensity_fn, data, init_fn, opts: LaplaceOpts = LaplaceOp
       loss, grad_norm (): MAP stage; losses (n_starts,);
       log_evidence (): Laplace estimate log p(mode) + d/2 log 2pi - 1/2 log|H|
         (relative to the normalisation of logdensity_fn);
-      logdensity, log_ratio (n_samples,) when ``eval_logdensity``.
+      logdensity, log_ratio (n_samples,), k_hat, psis_ess () when ``eval_logdensity``.
     """
     map_key, draw_key = jax.random.split(key)
-    r = map_core(map_key, logdensity_fn, data, init_fn, opts.map_opts())
+    r = map_core(
+        map_key, logdensity_fn, data, init_fn, opts.map_opts(),
+        residual_fn=residual_fn, logprior_fn=logprior_fn, start_fn=start_fn,
+    )
     mode = r["mode"]
     logp = bind_logdensity(logdensity_fn, data)
     d = mode.shape[0]
@@ -106,6 +125,7 @@ def run_laplace(key, logdensity_fn, data, init_fn, opts: LaplaceOpts = LaplaceOp
         logq = -0.5 * jnp.sum(z**2, axis=-1) - 0.5 * d * jnp.log(2 * jnp.pi) + 0.5 * log_det_h
         out["logdensity"] = lp
         out["log_ratio"] = lp - logq
+        out.update(psis_diagnostics(out["log_ratio"]))
     return out
 
 
@@ -120,9 +140,11 @@ def status_checks(d, **limits) -> tuple[list[str], list[str]]:
         )
     if not all_finite(d.get("loss", 0.0)):
         fails.append("non-finite loss")
+    if not fails:  # a broken Hessian already explains NaN draws and ratios
+        fails.extend(k_hat_check(d))
     return fails, []
 
 
 def iterations(opts: LaplaceOpts) -> int:
     """Sequential iterations of one call (for a per-iteration time)."""
-    return opts.n_steps
+    return opts.lm_steps if opts.optimizer == "lm" else opts.n_steps

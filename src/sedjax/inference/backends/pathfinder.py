@@ -4,6 +4,9 @@
 vmapped; their draws are pooled and importance-resampled with weights p/q (multi-path
 Pathfinder). One path (``n_paths=1``) is plain Pathfinder, which can sit on a local mode
 and underestimate the spread: several paths with importance resampling fix most of that.
+
+PSIS diagnostics (:mod:`sedjax.inference.psis`) of the pooled importance ratios (before the
+resampling) are stored as ``k_hat`` and ``psis_ess``; ``k_hat > 0.7`` fails the fit.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from blackjax.vi import pathfinder as bj_pathfinder
 
 from ._common import bind_logdensity
 from sedjax.inference.diagnostics import all_finite
+from sedjax.inference.psis import k_hat_check, psis_diagnostics
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ def run_pathfinder(
       best_index (): index of the selected path point; n_path (): number of
         finite path points (of the path with the best ELBO);
       importance_ess (): effective sample size of the pooled importance weights;
+      k_hat, psis_ess (): PSIS of the pooled importance ratios (before resampling);
       logdensity, log_ratio (n_samples,): log p and log p - log q at the draws.
     """
     paths_key, resample_key = jax.random.split(key)
@@ -78,12 +83,14 @@ def run_pathfinder(
         lp = jax.vmap(logp)(draws)
         ess = jnp.asarray(opts.n_samples, lp.dtype)
         samples = draws
+        psis_d = psis_diagnostics(lp - logq)
     else:
         draws, logq, elbo, elbo_path = jax.vmap(one_path)(jax.random.split(paths_key, opts.n_paths))
         draws = draws.reshape(-1, draws.shape[-1])
         lp = jax.vmap(logp)(draws)
         log_w = lp - logq.reshape(-1)
         log_w = jnp.where(jnp.isfinite(log_w), log_w, -jnp.inf)
+        psis_d = psis_diagnostics(log_w)
         w = jax.nn.softmax(log_w)
         ess = 1.0 / jnp.sum(w**2)
         idx = jax.random.choice(resample_key, draws.shape[0], (opts.n_samples,), replace=True, p=w)
@@ -99,6 +106,7 @@ def run_pathfinder(
         "importance_ess": ess,
         "logdensity": lp,
         "log_ratio": lp - logq,
+        **psis_d,
     }
 
 
@@ -106,7 +114,7 @@ def run_pathfinder(
 def status_checks(d, **limits) -> tuple[list[str], list[str]]:
     """Pathfinder's own status checks on one galaxy's diagnostics: ``(failures, warnings)``."""
     fails = [] if all_finite(d.get("elbo", 0.0)) else ["non-finite ELBO"]
-    return fails, []
+    return fails + k_hat_check(d), []
 
 
 def iterations(opts: PathfinderOpts) -> int:

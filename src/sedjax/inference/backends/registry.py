@@ -28,6 +28,8 @@ class Backend(NamedTuple):
         the backend's own checks on one galaxy's diagnostics
     iterations : ``(opts) -> int | None``, sequential iterations of one call (None: no fixed count)
     needs_split : the backend takes ``logprior_fn`` / ``loglik_fn`` separately
+    extras : optional :class:`Target` fields the backend takes as keywords when the target
+        has them (``residual_fn``, ``logprior_fn``, ``start_fn`` for the MAP stage)
     """
 
     run: Callable
@@ -35,15 +37,19 @@ class Backend(NamedTuple):
     status_checks: Callable[..., tuple[list[str], list[str]]]
     iterations: Callable[[Any], int | None]
     needs_split: bool = False
+    extras: tuple[str, ...] = ()
 
 
-def _entry(module, run, opts_cls, needs_split=False) -> Backend:
-    return Backend(run, opts_cls, module.status_checks, module.iterations, needs_split)
+def _entry(module, run, opts_cls, needs_split=False, extras=()) -> Backend:
+    return Backend(run, opts_cls, module.status_checks, module.iterations, needs_split, tuple(extras))
+
+
+_MAP_EXTRAS = ("residual_fn", "logprior_fn", "start_fn")
 
 
 BACKENDS: dict[str, Backend] = {
-    "map": _entry(map_backend, map_backend.run_map, map_backend.MAPOpts),
-    "laplace": _entry(laplace, laplace.run_laplace, laplace.LaplaceOpts),
+    "map": _entry(map_backend, map_backend.run_map, map_backend.MAPOpts, extras=_MAP_EXTRAS),
+    "laplace": _entry(laplace, laplace.run_laplace, laplace.LaplaceOpts, extras=_MAP_EXTRAS),
     "pathfinder": _entry(pathfinder, pathfinder.run_pathfinder, pathfinder.PathfinderOpts),
     "nuts": _entry(nuts, nuts.run_nuts, nuts.NUTSOpts),
     "vi": _entry(vi, vi.run_vi, vi.VIOpts),
@@ -83,6 +89,9 @@ def bind(name: str, target: Target, opts=None, **overrides) -> Callable:
         if target.logprior_fn is None:
             raise ValueError(f"backend {name!r} needs target.logprior_fn")
         kwargs.update(logprior_fn=target.logprior_fn, loglik_fn=target.loglik_fn)
+    for field in BACKENDS[name].extras:
+        if getattr(target, field) is not None:
+            kwargs[field] = getattr(target, field)
 
     def fn(key, data):
         return run(key, data=data, **kwargs)

@@ -1,4 +1,8 @@
-"""Gaussian variational inference backend (blackjax meanfield_vi / fullrank_vi)."""
+"""Gaussian variational inference backend (blackjax meanfield_vi / fullrank_vi).
+
+PSIS diagnostics (:mod:`sedjax.inference.psis`) of the draws' importance ratios p/q are
+stored as ``k_hat`` and ``psis_ess``; ``k_hat > 0.7`` fails the fit.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from blackjax.vi import fullrank_vi, meanfield_vi
 
 from ._common import bind_logdensity
 from sedjax.inference.diagnostics import all_finite
+from sedjax.inference.psis import k_hat_check, psis_diagnostics
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,8 @@ def run_vi(key, logdensity_fn, data, init_fn, opts: VIOpts = VIOpts()):
       elbo_trace (n_steps,): ELBO estimate at each step (before its update);
       elbo (): ELBO of the final q from ``n_samples`` draws;
       mean (d,), cov (d, d): the final Gaussian;
-      logdensity, log_ratio (n_samples,): log p and log p - log q at the draws.
+      logdensity, log_ratio (n_samples,): log p and log p - log q at the draws;
+      k_hat, psis_ess (): PSIS of those ratios.
     """
     if opts.family not in ("fullrank", "meanfield"):
         raise ValueError(f"VIOpts.family must be 'fullrank' or 'meanfield', got {opts.family!r}")
@@ -104,6 +110,7 @@ def run_vi(key, logdensity_fn, data, init_fn, opts: VIOpts = VIOpts()):
         "cov": cov,
         "logdensity": lp,
         "log_ratio": log_ratio,
+        **psis_diagnostics(log_ratio),
     }
 
 
@@ -117,7 +124,7 @@ def status_checks(d, **limits) -> tuple[list[str], list[str]]:
     trace = np.asarray(d.get("elbo_trace", 0.0))
     if np.any(np.isnan(trace)) or not all_finite(d.get("elbo", 0.0)):
         return ["non-finite ELBO"], []
-    return [], []
+    return k_hat_check(d), []
 
 
 def iterations(opts: VIOpts) -> int:
