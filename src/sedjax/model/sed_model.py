@@ -28,7 +28,6 @@ fixed redshift they are built once at construction.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -37,6 +36,7 @@ from sedjax.physics import cosmology, dust, igm
 from sedjax.physics.constants import AB_ZEROPOINT_CGS, L_SUN_ERG_S, MPC_CM, T_BIRTH_CLOUD_GYR
 from sedjax.photometry.filters import load_filters
 from sedjax.model.params import Parameters
+from sedjax.model.table_grid import FastTables, RedshiftTables, interp_tables  # noqa: F401 (FastTables re-exported)
 from sedjax.photometry.integration import band_weights, make_integration_grid
 from sedjax.model.priors import Fixed, LogUniform, Normal, Uniform
 from sedjax.physics.ssp_weights import (
@@ -51,24 +51,6 @@ from sedjax.physics.ssp_weights import (
 from sedjax.model.names import DERIVED_NAMES  # noqa: F401 (re-exported; defined JAX-free)
 from sedjax.ssp.grid import SSPData
 from sedjax.ssp.nebular.lines import line_luminosities
-
-
-class FastTables(NamedTuple):
-    """Precomputed band integrals for ``mode="fast"`` at one redshift.
-
-    Attributes
-    ----------
-    young_band_flux : (n_young, n_met · n_band · n_subbins) observed maggies per M☉ formed
-        that each SSP of the ages that can hold birth-cloud mass (``AgeBins.n_young_ages``)
-        contributes through each sub-bin of each band (no dust), metallicity-major columns
-    old_band_flux : (n_old, n_met · n_band · n_subbins) the same for the ages that can hold
-        older mass (``AgeBins.first_old_age`` onwards)
-    wave_eff_rest_aa : (n_band, n_subbins) rest wavelength at which dust is evaluated
-    """
-
-    young_band_flux: jax.Array
-    old_band_flux: jax.Array
-    wave_eff_rest_aa: jax.Array
 
 
 def _z_range_of(prior) -> tuple[float, float]:
@@ -169,6 +151,8 @@ class SEDModel:
         self._tables = None
         if self.fixed_redshift is not None:
             self._tables = self._fast_tables_jit(jnp.asarray(self.fixed_redshift, self.dtype))
+        # per-galaxy data redshifts: tables on a z grid over z_range, interpolated (table_grid)
+        self.z_tables = RedshiftTables(self, self.z_range) if self.z_range[0] < self.z_range[1] else None
 
     # ----------------------------------------------------------------- helpers
     def _cast(self, params: dict) -> dict:
@@ -264,19 +248,32 @@ class SEDModel:
 
         None when the model's own tables serve: no redshift given, a free redshift in the
         spec (tables then follow the sampled z), or ``redshift`` equal to the fixed one.
-        Otherwise the tables at that redshift, from one compiled :meth:`fast_tables`.
+        Otherwise the tables at that redshift: inside ``z_range``, interpolated between
+        the nodes of :attr:`z_tables` (built once per node and kept, so a catalogue's
+        galaxies share them; :mod:`sedjax.model.table_grid`), else one compiled
+        :meth:`fast_tables`.
         """
         if redshift is None or self.fixed_redshift is None or float(redshift) == self.fixed_redshift:
             return None
-        return self._fast_tables_jit(jnp.asarray(redshift, self.dtype))
+        z = float(redshift)
+        if self.z_tables is not None and self.z_range[0] <= z <= self.z_range[1]:
+            return self.z_tables.at(z)
+        return self._fast_tables_jit(jnp.asarray(z, self.dtype))
 
     def tables_for_batch(self, redshift) -> FastTables:
         """Fast-mode tables for a batch of galaxies, ``redshift`` (n,) (pure: jit-able).
 
         Galaxies at the model's fixed redshift get its own tables bit for bit (as
-        :meth:`tables_for` gives them to a single fit); the others ``fast_tables(z)``.
+        :meth:`tables_for` gives them to a single fit); the others the interpolated tables
+        of :attr:`z_tables` when its grid has no more nodes than the batch has galaxies
+        (built once, outside the trace), else ``fast_tables(z)`` per galaxy.
         """
-        tabs = jax.vmap(self.fast_tables)(redshift)
+        zt = self.z_tables
+        if zt is not None and len(zt) <= redshift.shape[0]:
+            grid = zt.grid()
+            tabs = jax.vmap(lambda z: interp_tables(self, grid, z))(redshift)
+        else:
+            tabs = jax.vmap(self.fast_tables)(redshift)
         if self._tables is None:
             return tabs
         same = redshift == self.fixed_redshift
