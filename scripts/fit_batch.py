@@ -33,8 +33,10 @@ size, chunk_size = int(smk.params.catalogue_size), int(smk.params.chunk_size)
 if want_gpu and not gpu_available():
     log.warning("a GPU was requested but JAX sees none: running on the CPU")
 t0 = time.perf_counter()
-model = model_from_config(smk.params.model, smk.input.ssp, z_range=redshift_range(smk.params.model, smk.params.mock_redshift))
-cat = read_catalog(smk.input.catalog, model.bands, log=log.warning)
+cat = read_catalog(smk.input.catalog, smk.params.model["bands"], log=log.warning)
+# the model supports every redshift the catalogue holds (mock prior or the file's galaxies)
+z_range = redshift_range(smk.params.model, smk.params.mock_redshift, cat.redshift)
+model = model_from_config(smk.params.model, smk.input.ssp, z_range=z_range)
 lo, hi, n = catalogue_chunk(chunk, chunk_size, size, len(cat))
 arrays, truth = catalog_rows(cat, lo, hi)
 fit_cfg = smk.params.fit

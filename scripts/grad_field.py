@@ -12,7 +12,7 @@ runtime = configure_jax("cpu", threads=smk.threads)
 
 import time  # noqa: E402
 
-from sedjax.model.from_config import model_from_config  # noqa: E402
+from sedjax.model.from_config import model_from_config, redshift_range  # noqa: E402
 from sedjax.catalog.table import read_catalog  # noqa: E402
 from sedjax.analysis.gradfield import grad_field_grid, save_grad_field  # noqa: E402
 from sedjax.analysis.ppc import observed_photometry  # noqa: E402
@@ -20,8 +20,9 @@ from sedjax.analysis.ppc import observed_photometry  # noqa: E402
 log = setup_logging(smk.log[0], "grad_field")
 cfg = smk.params.cfg
 t0 = time.perf_counter()
-model = model_from_config(smk.params.model, smk.input.ssp)
-cat = read_catalog(smk.input.catalog, model.bands, log=log.warning)
+cat = read_catalog(smk.input.catalog, smk.params.model["bands"], log=log.warning)
+z_range = redshift_range(smk.params.model, smk.params.mock_redshift, cat.redshift)
+model = model_from_config(smk.params.model, smk.input.ssp, z_range=z_range)
 obs = observed_photometry(model, cat, cfg["galaxy_id"])
 x_range = tuple(cfg["x_range"]) if cfg.get("x_range") else None
 y_range = tuple(cfg["y_range"]) if cfg.get("y_range") else None

@@ -7,7 +7,7 @@
 #   results/calibration/{coverage,ranks}.parquet  coverage and rank statistics
 #   results/benchmarks/cpu/batch_{backend}.json   batched vs looped fit()
 #
-# Config (config["batch"]): catalogue_size (first N mock galaxies), chunk_size (galaxies
+# Config (config["batch"]): catalogue_size (first N catalogue galaxies: catalog_path()), chunk_size (galaxies
 # per compiled call and per job; the number of chunks is known from the config:
 # sedjax.fitting.chunks), bench_galaxies, backend_options (per backend, field by field over
 # backend_options), device (cpu | gpu: the conda env and the local gpu resource).
@@ -24,10 +24,10 @@
 
 
 rule fit_batch:
-    """One chunk of the mock catalogue, one backend: jit(vmap(backend)) over its galaxies."""
+    """One chunk of the catalogue (mock or the user's file), one backend: jit(vmap(backend)) over its galaxies."""
     input:
         ssp=ssp_path(),
-        catalog="results/mock/catalog.parquet",
+        catalog=catalog_path(),
     output:
         "results/fits/batch/{backend}/chunk_{i}.h5",
     log:
@@ -37,7 +37,7 @@ rule fit_batch:
         i=r"\d+",
     params:
         model=lambda wildcards: config["model"],
-        mock_redshift=lambda wildcards: config["mock"]["redshift"],
+        mock_redshift=lambda wildcards: mock_redshift(),
         fit=lambda wildcards: config["fit"],
         options=lambda wildcards: batch_options(wildcards.backend),
         catalogue_size=lambda wildcards: batch_n_galaxies(),
@@ -57,7 +57,7 @@ rule merge_batch:
     """All chunks of one backend -> one row per galaxy (percentiles, truth ranks, diagnostics, truths)."""
     input:
         chunks=lambda wildcards: batch_chunk_files(wildcards.backend),
-        catalog="results/mock/catalog.parquet",
+        catalog=catalog_path(),
     output:
         table="results/fits/batch/{backend}.parquet",
         throughput="results/fits/batch/{backend}_throughput.json",
@@ -75,6 +75,7 @@ rule merge_batch:
         "../../scripts/merge_batch.py"
 
 
+# calibration needs truths: scheduled for mock catalogues only (batch_outputs, common.smk)
 rule calibration:
     """Coverage of the 68% / 95% intervals and SBC rank uniformity per backend and parameter."""
     input:

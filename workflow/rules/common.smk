@@ -11,6 +11,7 @@ import os
 import yaml
 
 from sedjax.bench import BENCHMARK_NAMES
+from sedjax.catalog.ingest import count_galaxies
 from sedjax.fitting.chunks import chunk_count, n_fitted
 
 ENV_CPU = "../../envs/sedjax-cpu.yaml"
@@ -65,6 +66,42 @@ def ssp_path():
     return stellar_ssp_path()
 
 
+# ------------------------------------------------------------------ catalogue
+def catalog_is_file():
+    """True when the fits read the user's file (catalog.source: file), False for the mock."""
+    return config["catalog"]["source"] == "file"
+
+
+def catalog_path():
+    """The one catalogue every fit and figure reads, in the sedjax schema (AB maggies): the mock
+    (rule mock_catalog) or the converted copy of the user's file (rule prepare_catalog)."""
+    return "results/catalog/catalog.parquet" if catalog_is_file() else "results/mock/catalog.parquet"
+
+
+def has_truths():
+    """Whether the catalogue holds true parameters (mocks do): recovery and calibration need them."""
+    return not catalog_is_file()
+
+
+_N_FILE_GALAXIES = []
+
+
+def catalog_n_galaxies():
+    """Galaxies in the catalogue: mock.n_galaxies, or those of the user's file that are usable
+    (read once at parse time: a wrong column, unit or band stops the run here)."""
+    if not catalog_is_file():
+        return config["mock"]["n_galaxies"]
+    if not _N_FILE_GALAXIES:
+        _N_FILE_GALAXIES.append(count_galaxies(config["catalog"], config["model"]["bands"]))
+    return _N_FILE_GALAXIES[0]
+
+
+def mock_redshift():
+    """mock.redshift for the model builders when the fits read the mock (None for a file:
+    the scripts take the range from the catalogue's redshifts)."""
+    return None if catalog_is_file() else config["mock"]["redshift"]
+
+
 # ------------------------------------------------------------------ batch fits
 def batch_backends():
     """Backends with catalogue (batch) fits: every configured backend."""
@@ -72,8 +109,8 @@ def batch_backends():
 
 
 def batch_n_galaxies():
-    """Galaxies fitted by the batch: the first batch.catalogue_size of the mock (never more)."""
-    return n_fitted(config["batch"]["catalogue_size"], config["mock"]["n_galaxies"])
+    """Galaxies fitted by the batch: the first batch.catalogue_size of the catalogue (never more)."""
+    return n_fitted(config["batch"]["catalogue_size"], catalog_n_galaxies())
 
 
 def batch_n_chunks():
@@ -95,12 +132,13 @@ def batch_chunk_files(backend):
 
 
 def batch_outputs():
-    """Everything the batch rules build for rule all (bench_batch is built on request)."""
+    """Everything the batch rules build for rule all (bench_batch is built on request; the
+    calibration needs truths: mock catalogues only)."""
+    calibration = ["results/calibration/coverage.parquet", "results/calibration/ranks.parquet"]
     return [
         *expand("results/fits/batch/{backend}.parquet", backend=batch_backends()),
         *expand("results/fits/batch/{backend}_throughput.json", backend=batch_backends()),
-        "results/calibration/coverage.parquet",
-        "results/calibration/ranks.parquet",
+        *(calibration if has_truths() else []),
     ]
 
 
@@ -123,19 +161,25 @@ def free_param_names():
 
 
 def figure_outputs():
-    """Every figure (PNG) that rule all and rule report build on the current config."""
+    """Every figure (PNG) that the all and report rules build for the current config. Benchmark
+    figures when benchmarks.devices is not empty; the gradient field, recovery and calibration
+    figures when the catalogue has truths (a mock); the real-data figures for a file catalogue."""
     ids = config["fit_single"]["ids"]
-    return [
-        "results/figures/jit_speedup.png",
-        "results/figures/vmap_throughput.png",
-        "results/figures/sampler_compile.png",
+    bench = ["results/figures/jit_speedup.png", "results/figures/vmap_throughput.png",
+             "results/figures/sampler_compile.png"]
+    truths = [
         "results/figures/grad_field.png",
-        *expand("results/figures/corner_{backend}_{id}.png", backend=config["backends"], id=ids),
-        *expand("results/figures/corner_all_{id}.png", id=ids),
-        *expand("results/figures/sed_{id}.png", id=ids),
         *expand("results/figures/recovery_{backend}.png", backend=batch_backends()),
         "results/figures/calibration.png",
         "results/figures/backend_comparison.png",
+    ]
+    real = expand("results/figures/catalogue_{backend}.png", backend=batch_backends())
+    return [
+        *(bench if bench_devices() else []),
+        *expand("results/figures/corner_{backend}_{id}.png", backend=config["backends"], id=ids),
+        *expand("results/figures/corner_all_{id}.png", id=ids),
+        *expand("results/figures/sed_{id}.png", id=ids),
+        *(truths if has_truths() else real),
     ]
 
 
@@ -152,7 +196,9 @@ def report_summary():
         "sfh": config["model"]["sfh"],
         "dust_law": config["model"]["dust_law"],
         "bands": config["model"]["bands"],
-        "n_galaxies": config["mock"]["n_galaxies"],
+        "n_galaxies": catalog_n_galaxies(),
+        "catalog": (f"catalogue `{config['catalog']['path']}` ({catalog_n_galaxies()} galaxies)" if catalog_is_file()
+                    else f"mock catalogue of {config['mock']['n_galaxies']} galaxies"),
         "backends": config["backends"],
         "mode": config["fit"]["mode"],
     }
@@ -163,7 +209,7 @@ def final_outputs():
     return [
         stellar_ssp_path(),
         ssp_path(),
-        "results/mock/catalog.parquet",
+        catalog_path(),
         "results/fits/single/summary.parquet",
         *expand("results/benchmarks/{device}/summary.json", device=bench_devices()),
         *batch_outputs(),

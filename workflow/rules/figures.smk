@@ -10,7 +10,7 @@ rule grad_field:
     """Log-likelihood and jit(vmap(grad)) on a 2-D slice (default dust_tau_diff x met_logzsol) of one mock galaxy."""
     input:
         ssp=ssp_path(),
-        catalog="results/mock/catalog.parquet",
+        catalog=catalog_path(),
     output:
         "results/gradfield/grid.npz",
     log:
@@ -18,6 +18,7 @@ rule grad_field:
     params:
         cfg=lambda wildcards: config["figures"]["grad_field"],
         model=lambda wildcards: config["model"],
+        mock_redshift=lambda wildcards: mock_redshift(),
     threads: 1
     resources:
         mem_mb=4000,
@@ -183,7 +184,7 @@ rule plot_sed:
     """Observed photometry, posterior-predictive photometry and posterior spectra (16-84%) per backend."""
     input:
         ssp=ssp_path(),
-        catalog="results/mock/catalog.parquet",
+        catalog=catalog_path(),
         fits=expand("results/fits/single/{backend}/{{id}}.h5", backend=config["backends"]),
     output:
         png=report(
@@ -201,6 +202,7 @@ rule plot_sed:
     params:
         cfg=lambda wildcards: config["figures"]["sed"],
         model=lambda wildcards: config["model"],
+        mock_redshift=lambda wildcards: mock_redshift(),
         mode=lambda wildcards: config["fit"]["mode"],
     threads: 1
     resources:
@@ -290,3 +292,59 @@ rule plot_backend_comparison:
         ENV_CPU
     script:
         "../../scripts/plot_backend_comparison.py"
+
+
+rule catalogue_ppc:
+    """Posterior-predictive photometry of every batch-fitted galaxy and its residual per band (file catalogues)."""
+    input:
+        ssp=ssp_path(),
+        catalog=catalog_path(),
+        chunks=lambda wildcards: batch_chunk_files(wildcards.backend),
+    output:
+        "results/catalog/ppc_{backend}.parquet",
+    log:
+        "logs/figures/catalogue_ppc_{backend}.log",
+    wildcard_constraints:
+        backend="|".join(BACKEND_NAMES),
+    params:
+        model=lambda wildcards: config["model"],
+        mock_redshift=lambda wildcards: mock_redshift(),
+        fit=lambda wildcards: config["fit"],
+        n_draws=lambda wildcards: config["figures"]["sed"]["n_draws"],
+        seed=lambda wildcards: config["figures"]["sed"]["seed"],
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    conda:
+        ENV_CPU
+    script:
+        "../../scripts/catalogue_ppc.py"
+
+
+rule plot_catalogue:
+    """Stellar mass vs SFR and per-band residual distributions across the catalogue (one backend)."""
+    input:
+        batch="results/fits/batch/{backend}.parquet",
+        ppc="results/catalog/ppc_{backend}.parquet",
+    output:
+        png=report(
+            "results/figures/catalogue_{backend}.png",
+            caption="../report/catalogue.rst",
+            category="Real data",
+            subcategory="Catalogue",
+            labels={"backend": "{backend}"},
+        ),
+        pdf="results/figures/catalogue_{backend}.pdf",
+    log:
+        "logs/figures/catalogue_{backend}.log",
+    wildcard_constraints:
+        backend="|".join(BACKEND_NAMES),
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    conda:
+        ENV_CPU
+    script:
+        "../../scripts/plot_catalogue.py"

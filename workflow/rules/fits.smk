@@ -1,8 +1,8 @@
 rule fit_single:
-    """Fit one mock galaxy with one backend (MAP, Laplace, Pathfinder, NUTS, VI, NS)."""
+    """Fit one catalogue galaxy (mock or the user's file) with one backend (MAP, Laplace, Pathfinder, NUTS, VI, NS)."""
     input:
         ssp=ssp_path(),
-        catalog="results/mock/catalog.parquet",
+        catalog=catalog_path(),
     output:
         "results/fits/single/{backend}/{id}.h5",
     log:
@@ -12,6 +12,7 @@ rule fit_single:
         id=r"\d+",
     params:
         model=lambda wildcards: config["model"],
+        mock_redshift=lambda wildcards: mock_redshift(),
         fit=lambda wildcards: config["fit"],
         options=lambda wildcards: config["backend_options"].get(wildcards.backend, {}),
     threads: 1  # one XLA worker (batched LAPACK deadlock in jaxlib 0.10); fits run side by side

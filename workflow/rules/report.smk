@@ -13,7 +13,8 @@ rule report:
         single="results/fits/single/summary.parquet",
         batch=expand("results/fits/batch/{backend}.parquet", backend=batch_backends()),
         throughput=expand("results/fits/batch/{backend}_throughput.json", backend=batch_backends()),
-        coverage="results/calibration/coverage.parquet",
+        coverage=["results/calibration/coverage.parquet"] if has_truths() else [],
+        catalogue=expand("results/catalog/ppc_{backend}.parquet", backend=batch_backends()) if catalog_is_file() else [],
     output:
         md="results/summary.md",
         html="results/summary.html",
@@ -21,6 +22,7 @@ rule report:
         "logs/report.log",
     params:
         summary=lambda wildcards: report_summary(),
+        has_truths=has_truths(),
     threads: 1
     resources:
         mem_mb=2000,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from sedjax.model.sed_model import SEDModel
 from sedjax.model.params import Parameters
 from sedjax.model.priors import prior_from_config
@@ -31,13 +33,33 @@ def model_from_config(model_cfg: dict, ssp_path, z_range=None, dtype="float64", 
     )
 
 
-def redshift_range(model_cfg: dict, mock_redshift=None):
-    """z range a model must support: the mock's per-galaxy prior if given, else None."""
-    if mock_redshift is None:
-        return None
-    prior = prior_from_config("redshift", mock_redshift)
+def _prior_range(name: str, cfg) -> tuple[float, float]:
+    prior = prior_from_config(name, cfg)
     if hasattr(prior, "low"):
-        return (prior.low, prior.high)
+        return (float(prior.low), float(prior.high))
     if hasattr(prior, "mu"):
         return (max(prior.mu - 5 * prior.sigma, 1e-3), prior.mu + 5 * prior.sigma)
-    return (prior.value, prior.value)
+    return (float(prior.value), float(prior.value))
+
+
+def redshift_range(model_cfg: dict, mock_redshift=None, catalog_redshift=None):
+    """z range a model must support for the data it fits, or None (the model's own prior).
+
+    The union of the model's redshift (its fixed value or prior range: its own fast tables
+    must stay on the grid), the mock's per-galaxy redshift prior ``mock_redshift`` (config
+    ``mock.redshift``) and the finite values of ``catalog_redshift`` (the redshifts of the
+    catalogue the fits read: a user's file catalogue sets them per galaxy). None when
+    neither ``mock_redshift`` nor ``catalog_redshift`` is given.
+    """
+    if mock_redshift is None and catalog_redshift is None:
+        return None
+    lo, hi = _prior_range("redshift", model_cfg["params"]["redshift"])
+    if mock_redshift is not None:
+        m_lo, m_hi = _prior_range("redshift", mock_redshift)
+        lo, hi = min(lo, m_lo), max(hi, m_hi)
+    if catalog_redshift is not None:
+        z = np.asarray(catalog_redshift, dtype=np.float64)
+        z = z[np.isfinite(z)]
+        if z.size:
+            lo, hi = min(lo, float(z.min())), max(hi, float(z.max()))
+    return (lo, hi)

@@ -178,19 +178,23 @@ def build_sections(out_path, figures=(), bench_summaries=None, sampler=None, sin
     return sections
 
 
+def _mock_text(run: dict) -> str:
+    return f"mock catalogue of {run['n_galaxies']} galaxies"
+
+
 def summary_preamble(run: dict, generated_utc: str, commit: str | None = None) -> list[str]:
     """The summary's opening paragraphs: when and from which commit it was made, and the run.
 
     ``run`` (rule ``report``'s ``params.summary``, ``report_summary()`` in
     ``workflow/rules/common.smk``): ``ssp`` (grid name), ``nebular`` (bool:
     ``ssp.nebular.enabled``), ``sfh``, ``dust_law``, ``bands``, ``n_galaxies``,
-    ``backends``, ``mode``.
+    ``backends``, ``mode``; optional ``catalog`` (the catalogue in words, for a user's file).
     """
     provenance = f"Generated {generated_utc}" + (f" from commit {commit[:10]}" if commit else "") + "."
     nebular = " (with nebular emission)" if run["nebular"] else ""
     return [
         f"{provenance} SSP grid: `{run['ssp']}`{nebular}; model: SFH `{run['sfh']}`, dust `{run['dust_law']}`, "
-        f"bands {', '.join(run['bands'])}; mock catalogue of {run['n_galaxies']} galaxies; "
+        f"bands {', '.join(run['bands'])}; {run.get('catalog') or _mock_text(run)}; "
         f"backends {', '.join(run['backends'])}; photometry mode `{run['mode']}` in the likelihood.",
         "The Snakemake report (`snakemake --report results/report.html`) holds the same figures with captions.",
     ]
