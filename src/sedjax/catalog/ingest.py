@@ -229,6 +229,19 @@ def prepare_catalog(cfg: dict, bands, log=print) -> tuple[pd.DataFrame, dict]:
     return pd.DataFrame(out), meta
 
 
+def write_prepared_catalog(cfg: dict, bands, parquet_path, csv_path=None, log=print, extra_meta=None) -> pd.DataFrame:
+    """:func:`prepare_catalog` then write it (:func:`sedjax.catalog.table.write_catalog`, atomic).
+
+    Every check runs before anything is written: on a ``CatalogError`` no file exists.
+    ``extra_meta`` joins the metadata (e.g. the source's sha256, package versions).
+    """
+    from sedjax.catalog.table import write_catalog
+
+    df, meta = prepare_catalog(cfg, bands, log=log)
+    write_catalog(df, parquet_path, meta={**meta, **(extra_meta or {})}, csv_path=csv_path)
+    return df
+
+
 def count_galaxies(cfg: dict, bands) -> int:
     """Galaxies :func:`prepare_catalog` keeps (for the workflow's chunk count at parse time)."""
     df, _ = prepare_catalog(cfg, bands, log=lambda *_: None)
