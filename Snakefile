@@ -14,7 +14,7 @@ configfile: "config/config.yaml"
 # nested --config overrides arrive as strings ('true', '-2.5'): type them, then validate
 # (validate fills every default of the schema, nested blocks included: the rules read config
 # values directly and hold no defaults of their own)
-coerce_scalars(config)
+coerce_scalars(config, only=workflow.config_settings.config)  # --config values only: file strings stay strings
 validate(config, "config/schema.yaml")
 check_config(config)  # the model's parameter names, priors, domains and bands (sedjax.model.config_check)
 

@@ -34,3 +34,22 @@ def test_nested_config_override_passes_the_schema_in_a_dry_run():
     )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert "add_nebular" in out.stdout + out.stderr
+
+
+def test_only_the_cli_overrides_are_coerced():
+    """Strings from config files (quoted in YAML on purpose) stay strings; --config values are typed."""
+    cfg = {"catalog": {"id": "123", "redshift": "1e-3"}, "ssp": {"nebular": {"enabled": "true"}, "name": "2"}}
+    out = coerce_scalars(cfg, only={"ssp": {"nebular": {"enabled": "true"}}})
+    assert out["catalog"] == {"id": "123", "redshift": "1e-3"} and out["ssp"]["name"] == "2"
+    assert out["ssp"]["nebular"]["enabled"] is True
+
+
+def test_quoted_column_name_in_a_configfile_passes_the_schema(tmp_path):
+    """A catalogue column named "123" (quoted in YAML) must stay a string through the Snakefile."""
+    cfgfile = tmp_path / "quoted.yaml"
+    cfgfile.write_text('catalog:\n  id: "123"\n')
+    out = subprocess.run(
+        ["snakemake", "-n", "--quiet", "rules", "--configfile", str(cfgfile), "--config", "mock={n_galaxies: 10}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
