@@ -14,6 +14,7 @@ module                 figures
 ``posterior``          :func:`plot_corner`, :func:`plot_corner_all`, :func:`plot_sed`
 ``recovery``           :func:`plot_recovery` (+ :func:`recovery_stats`)
 ``calibration``        :func:`plot_calibration`, :func:`plot_backend_comparison`
+``real_data``          :func:`~sedjax.plotting.real_data.plot_catalogue` (file catalogues)
 ``report``             the summary tables (Markdown + HTML) of rule ``report``
 ``style``              labels with units, backend colours, saving
 =====================  =====================================================
