@@ -3,14 +3,43 @@
 Every writer in :mod:`sedjax` goes through :func:`atomic_output`, so an interrupted or
 failed job never leaves a half-written result where Snakemake (or a user) would take it
 for a finished one.
+
+A job killed with SIGTERM (Snakemake cancelling a run, Slurm's time limit) removes its
+temporary files too: while one exists, a SIGTERM handler (installed only where SIGTERM
+still has its default action, and only from the main thread) deletes every live
+temporary file, then lets the signal terminate the process as before.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
+
+_LIVE: set[Path] = set()  # temporary files of atomic writes in progress
+
+
+def _remove_live_and_terminate(signum, frame):  # noqa: ARG001 (signal handler signature)
+    for p in list(_LIVE):
+        try:
+            p.unlink(missing_ok=True)
+        except OSError:
+            pass
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)  # terminate as the default action would (exit status -SIGTERM)
+
+
+def _install_sigterm_cleanup() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _remove_live_and_terminate)
+    except (ValueError, OSError):  # pragma: no cover - no signals here
+        pass
 
 
 def temp_path_beside(dest, suffix: str = ".tmp") -> Path:
@@ -35,14 +64,18 @@ def temp_path_beside(dest, suffix: str = ".tmp") -> Path:
 def atomic_output(dest, suffix: str = ".tmp"):
     """Context manager yielding a temporary path; on success it is renamed to ``dest``.
 
-    On any exception (KeyboardInterrupt included) the temporary file is removed and
-    ``dest`` is left as it was.
+    On any exception (KeyboardInterrupt included) or SIGTERM the temporary file is removed
+    and ``dest`` is left as it was.
     """
     dest = Path(dest)
+    _install_sigterm_cleanup()
     tmp = temp_path_beside(dest, suffix)
+    _LIVE.add(tmp)
     try:
         yield tmp
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        _LIVE.discard(tmp)

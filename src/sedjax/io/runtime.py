@@ -16,18 +16,37 @@ from pathlib import Path
 
 
 def setup_logging(log_path=None, name="sedjax") -> logging.Logger:
-    """Log INFO to stderr and (if given) to ``log_path``; returns the named logger."""
+    """Log INFO to stderr and (if given) to ``log_path``; returns the named logger.
+
+    With ``log_path``, an uncaught exception's traceback is also written to the log file
+    (``sys.excepthook``; the previous hook still prints it to stderr), so a failed job's
+    log says why it failed.
+    """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    file_handler = None
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_path, mode="w"))
+        file_handler = logging.FileHandler(log_path, mode="w")
+        handlers.append(file_handler)
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         handlers=handlers,
         force=True,
     )
-    return logging.getLogger(name)
+    logger = logging.getLogger(name)
+    if file_handler is not None:
+        previous = sys.excepthook
+
+        def log_uncaught(exc_type, exc, tb):
+            record = logger.makeRecord(name, logging.CRITICAL, __file__, 0, "job failed with an uncaught exception",
+                                       None, (exc_type, exc, tb))
+            file_handler.handle(record)
+            file_handler.flush()
+            previous(exc_type, exc, tb)
+
+        sys.excepthook = log_uncaught
+    return logger
 
 
 def allocated_cpus() -> int:
