@@ -14,9 +14,10 @@ Laplace, Pathfinder and VI backends compute it per galaxy inside their compiled,
 programs (a NumPy library cannot run there, and importing ArviZ costs seconds per job).
 ``tests/inference/test_psis.py`` checks it against GPD draws of known shape.
 
-Conventions: non-finite (NaN, -inf) log ratios count as zero weight. A tail that is
-exactly flat (every tail ratio equal: the proposal is the target there) gets
-``k_hat = -inf``; a tail with a zero weight in it (fewer than ``M`` non-zero weights in
+Conventions: non-finite (NaN, -inf) log ratios count as zero weight. A flat tail (every
+tail weight within a relative :data:`FLAT_TAIL_RTOL` of the largest: the proposal is the
+target there, up to roundoff, whose quantised noise a GPD fit would misread) gets
+``k_hat = -inf`` and no smoothing; a tail with a zero weight in it (fewer than ``M`` non-zero weights in
 all) gives ``k_hat = +inf`` and no smoothing (ArviZ fits the shorter tail instead).
 """
 
@@ -29,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 K_HAT_MAX = 0.7  # above this the importance weights (and the draws) are not trustworthy
+FLAT_TAIL_RTOL = 1e-6  # tail weights equal to this relative precision count as flat
 _PRIOR_BS = 3.0
 _PRIOR_K = 10.0
 
@@ -92,7 +94,7 @@ def psis(log_ratios, r_eff: float = 1.0):
     tail = srt[n - m :]
     x_tail = jnp.exp(tail) - exp_cut
     n_finite_tail = jnp.sum(tail > cutoff)
-    flat = x_tail[-1] <= 0.0
+    flat = x_tail[-1] <= FLAT_TAIL_RTOL  # lw max is 0: x_tail[-1] = 1 - exp(cutoff)
     k, sigma = gpd_fit(jnp.where(flat, 1.0, x_tail))
     probs = (jnp.arange(m, dtype=lw.dtype) + 0.5) / m
     smoothed = jnp.log(gpd_quantile(probs, k, sigma) + exp_cut)

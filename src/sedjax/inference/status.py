@@ -12,6 +12,8 @@ from typing import Mapping
 from sedjax.inference.backends.registry import BACKENDS
 from sedjax.inference.diagnostics import RHAT_MAX, all_finite, samples_finite
 
+CHI2_PVALUE_MIN = 1e-6  # a smaller chi2 p-value is a warning (see sedjax.fitting.goodness)
+
 
 def assess_status(
     backend: str,
@@ -46,6 +48,9 @@ def assess_status(
         fails.append("non-finite samples")
     if "logdensity" in d and not all_finite(d["logdensity"]):
         fails.append("non-finite log density")
+    if "chi2_pvalue" in d and float(d["chi2_pvalue"]) < CHI2_PVALUE_MIN:  # sedjax.fitting.goodness
+        warns.append(f"implausible fit: best chi2 {float(d['chi2_best']):.3g} for {int(d['n_usable_bands'])} bands "
+                     f"(p = {float(d['chi2_pvalue']):.2g} < {CHI2_PVALUE_MIN:g}): check the fluxes, errors and sentinels")
 
     entry = BACKENDS.get(backend)
     if entry is not None:

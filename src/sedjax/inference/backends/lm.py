@@ -20,7 +20,8 @@ uses the exact F, so the iteration still only descends.
 Without a residual function (a generic target) H is the exact Hessian of F (damped Newton).
 
 Every start runs exactly ``n_steps`` iterations: a step is accepted with ``jnp.where`` when F
-decreases (``lam *= lam_down``) and rejected otherwise (``lam *= lam_up``), so a batch of
+decreases, or stays within roundoff while the gradient shrinks (``lam *= lam_down``), and
+rejected otherwise (``lam *= lam_up``), so a batch of
 galaxies under ``vmap`` costs the same per galaxy, independent of the data.
 :func:`gauss_newton_precision` is the curvature at a point, reusable as an HMC metric or a
 proposal covariance.
@@ -92,6 +93,7 @@ def lm_minimize(
     f0, g0, h0 = at(u0)
     d = u0.shape[0]
     eye = jnp.eye(d, dtype=u0.dtype)
+    eps = jnp.finfo(u0.dtype).eps
 
     def step(carry, _):
         u, f, g, h, lam, n_acc = carry
@@ -102,7 +104,9 @@ def lm_minimize(
         ok_step = jnp.all(jnp.isfinite(delta))
         u_new = u + jnp.where(ok_step, delta, 0.0)
         f_new, g_new, h_new = at(u_new)
-        accept = ok_step & jnp.isfinite(f_new) & (f_new < f) & jnp.all(jnp.isfinite(g_new))
+        # descend; at the roundoff floor of F, accept a smaller gradient instead
+        tie = (f_new <= f + 8 * eps * jnp.abs(f)) & (jnp.sum(g_new**2) < jnp.sum(g**2))
+        accept = ok_step & jnp.isfinite(f_new) & ((f_new < f) | tie) & jnp.all(jnp.isfinite(g_new))
         accept = accept & jnp.all(jnp.isfinite(h_new))
         pick = lambda new, old: jnp.where(accept, new, old)  # noqa: E731
         lam = jnp.clip(jnp.where(accept, lam * lam_down, lam * lam_up), 1e-12, 1e12)

@@ -1,7 +1,8 @@
 """Pathfinder backend: multi-path Pathfinder on blackjax.vi.pathfinder.
 
 ``n_paths`` single-path Pathfinder runs (Zhang et al. 2022) from independent prior draws,
-vmapped; their draws are pooled and importance-resampled with weights p/q (multi-path
+vmapped; their draws are pooled and importance-resampled with weights p/q, q the equal
+mixture of the paths' Gaussians (the density the pooled draws come from; multi-path
 Pathfinder). One path (``n_paths=1``) is plain Pathfinder, which can sit on a local mode
 and underestimate the spread: several paths with importance resampling fix most of that.
 
@@ -20,6 +21,31 @@ from blackjax.vi import pathfinder as bj_pathfinder
 from ._common import bind_logdensity
 from sedjax.inference.diagnostics import all_finite
 from sedjax.inference.psis import k_hat_check, psis_diagnostics
+
+
+def gaussian_of(state):
+    """One path's Gaussian as arrays: (mu, sqrt(alpha), Q, L^-1, log det Sigma).
+
+    blackjax draws ``mu + sqrt(alpha) * (I + Q (L - I) Q^T) z`` (``bfgs_sample``); with Q's
+    orthonormal columns that map inverts as ``I + Q (L^-1 - I) Q^T``.
+    """
+    pos = state.position
+    alpha, beta, gamma = state.alpha, state.beta, state.gamma
+    q, r = jnp.linalg.qr(beta / jnp.sqrt(alpha)[:, None], mode="reduced")
+    eye = jnp.eye(r.shape[0], dtype=alpha.dtype)
+    chol = jnp.linalg.cholesky(eye + r @ gamma @ r.T)
+    logdet = jnp.sum(jnp.log(alpha)) + 2.0 * jnp.sum(jnp.log(jnp.diag(chol)))
+    mu = pos + alpha * state.grad_position + beta @ (gamma @ (beta.T @ state.grad_position))
+    chol_inv = jax.scipy.linalg.solve_triangular(chol, eye, lower=True)
+    return mu, jnp.sqrt(alpha), q, chol_inv, logdet
+
+
+def gaussian_logpdf(g, x):
+    """log density at ``x`` of a :func:`gaussian_of` Gaussian."""
+    mu, sqrt_alpha, q, chol_inv, logdet = g
+    y = (x - mu) / sqrt_alpha
+    z = y + q @ ((chol_inv - jnp.eye(chol_inv.shape[0], dtype=y.dtype)) @ (q.T @ y))
+    return -0.5 * (logdet + z @ z + x.shape[0] * jnp.log(2.0 * jnp.pi))
 
 
 @dataclass(frozen=True)
@@ -76,25 +102,28 @@ def run_pathfinder(
             ftol=opts.ftol,
         )
         draws, logq = bj_pathfinder.sample(draw_key, state, opts.n_samples)
-        return draws, logq, state.elbo, info.path.elbo
+        return draws, logq, state.elbo, info.path.elbo, gaussian_of(state)
 
     if opts.n_paths == 1:
-        draws, logq, elbo, elbo_path = one_path(paths_key)
+        draws, logq, elbo, elbo_path, _ = one_path(paths_key)
         lp = jax.vmap(logp)(draws)
         ess = jnp.asarray(opts.n_samples, lp.dtype)
         samples = draws
         psis_d = psis_diagnostics(lp - logq)
     else:
-        draws, logq, elbo, elbo_path = jax.vmap(one_path)(jax.random.split(paths_key, opts.n_paths))
+        draws, logq, elbo, elbo_path, gauss = jax.vmap(one_path)(jax.random.split(paths_key, opts.n_paths))
         draws = draws.reshape(-1, draws.shape[-1])
         lp = jax.vmap(logp)(draws)
-        log_w = lp - logq.reshape(-1)
+        # the pooled draws come from the equal mixture of the paths' Gaussians: weight by it
+        per_path = jax.vmap(lambda g: jax.vmap(lambda x: gaussian_logpdf(g, x))(draws))(gauss)
+        logq = jax.scipy.special.logsumexp(per_path, axis=0) - jnp.log(opts.n_paths)
+        log_w = lp - logq
         log_w = jnp.where(jnp.isfinite(log_w), log_w, -jnp.inf)
         psis_d = psis_diagnostics(log_w)
         w = jax.nn.softmax(log_w)
         ess = 1.0 / jnp.sum(w**2)
         idx = jax.random.choice(resample_key, draws.shape[0], (opts.n_samples,), replace=True, p=w)
-        samples, lp, logq = draws[idx], lp[idx], logq.reshape(-1)[idx]
+        samples, lp, logq = draws[idx], lp[idx], logq[idx]
         best = jnp.argmax(elbo)
         elbo, elbo_path = elbo[best], elbo_path[best]
     return {
