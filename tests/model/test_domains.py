@@ -73,3 +73,23 @@ def test_every_family_parameter_has_a_domain():
 
     names = set(COMMON_PARAMS) | set(DPL_NORMALISATIONS) | {n for v in SFH_PARAMS.values() for n in v}
     assert names == set(DOMAINS)
+
+
+def test_metallicity_beyond_grid_is_a_warning_not_an_error(ssp, caplog):
+    import logging
+
+    from testlib import DEFAULT_BANDS, default_spec
+
+    from sedjax import SEDModel
+    from sedjax.fitting.inputs import warn_metallicity_range
+    from sedjax.model.domains import metallicity_grid_warning
+
+    assert metallicity_grid_warning(default_spec(), ssp) is None
+    spec = default_spec(met_logzsol=Uniform(-3.0, 1.0))  # inside the domain, beyond the BC03 grid
+    msg = metallicity_grid_warning(spec, ssp)
+    assert "met_logzsol reaches [-3, 1]" in msg and "clamps to the grid edge" in msg
+    model = SEDModel(spec, ssp, bands=DEFAULT_BANDS)
+    with caplog.at_level(logging.WARNING, logger="sedjax"):
+        warn_metallicity_range(model)
+        warn_metallicity_range(model)
+    assert [r.getMessage() for r in caplog.records].count(msg) == 1

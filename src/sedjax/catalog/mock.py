@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sedjax.catalog.table import err_col, flux_col
-from sedjax.model.domains import check_domain
+from sedjax.model.domains import check_domain, metallicity_grid_warning
 from sedjax.model.priors import prior_from_config
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,9 @@ def generate_mock(
     -------
     pandas.DataFrame in the catalogue schema, with truth columns.
     """
+    met_warning = metallicity_grid_warning(model.spec, model.ssp)
+    if met_warning:
+        log.warning(met_warning)
     noise = {"frac_err": 0.1, "floor_maggies": 0.0, "snr": None, **(noise or {})}
     spec = model.spec
     key = jax.random.PRNGKey(seed)

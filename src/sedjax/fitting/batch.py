@@ -42,7 +42,7 @@ import numpy as np
 
 from sedjax.fitting.batch_result import BatchResult
 from sedjax.fitting.chunks import chunk_count, chunk_rows
-from sedjax.fitting.inputs import catalog_arrays, galaxy_keys, needs_tables
+from sedjax.fitting.inputs import catalog_arrays, galaxy_keys, needs_tables, warn_metallicity_range
 from sedjax.fitting.program import BatchProgram
 from sedjax.fitting.single import fit_info
 from sedjax.inference import fit_status, make_opts
@@ -86,6 +86,7 @@ def fit_batch(
     BatchResult (galaxy order of the catalogue; ``.galaxy(i)`` / ``.to_fit_results()``
     give :class:`~sedjax.inference.FitResult` objects).
     """
+    warn_metallicity_range(model)
     arr = catalog_arrays(catalog, model)
     n = len(arr["ids"])
     if n == 0:

@@ -10,6 +10,8 @@ truths; :func:`galaxy_keys` derives ``fold_in(PRNGKey(seed), id)`` keys (as
 
 from __future__ import annotations
 
+import logging
+import weakref
 from typing import Mapping
 
 import jax
@@ -79,6 +81,7 @@ def catalog_arrays(catalog, model) -> dict:
     }
 
 
+_MET_WARNED: "weakref.WeakSet" = weakref.WeakSet()  # models already checked by warn_metallicity_range
 Z_RANGE_RTOL = 1e-9  # round-off allowed at the ends of model.z_range
 
 
@@ -148,3 +151,15 @@ def needs_tables(model, redshift) -> bool:
     if model.fixed_redshift is None:
         return False  # redshift is a free parameter: tables follow the sampled z
     return bool(np.any(np.asarray(redshift, dtype=np.float64) != model.fixed_redshift))
+
+
+def warn_metallicity_range(model) -> None:
+    """Log (``logging`` warning, once per model) when met_logzsol's prior reaches beyond the SSP grid."""
+    from sedjax.model.domains import metallicity_grid_warning
+
+    if model in _MET_WARNED:
+        return
+    msg = metallicity_grid_warning(model.spec, model.ssp)
+    if msg:
+        logging.getLogger("sedjax").warning(msg)
+    _MET_WARNED.add(model)

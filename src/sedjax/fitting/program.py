@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sedjax.fitting.goodness import make_chi2_fn
 from sedjax.inference import bind, make_opts
 from sedjax.inference.posterior import make_target
 
@@ -41,11 +42,12 @@ class BatchProgram:
         fn = bind(backend, self.target, self.opts)
         spec = model.spec
         use_tables = self.tables
+        chi2_fn = make_chi2_fn(model, mode, self.sys_frac)
 
         def chunk(keys, flux, err, mask, z):
             tabs = model.tables_for_batch(z) if use_tables else None
             data = {"flux": flux, "flux_err": err, "mask": mask, "redshift": z, "tables": tabs}
-            return jax.vmap(fn)(keys, data)
+            return jax.vmap(fn)(keys, data), data
 
         def one(u, z):
             params, _ = spec.from_unconstrained(u)
@@ -53,10 +55,10 @@ class BatchProgram:
                 params = dict(params, redshift=z)
             return {k: params[k] for k in spec.free_params}, model.derived(params)
 
-        def convert(u, z):  # u (G, S, d), z (G,)
+        def convert(u, data):  # u (G, S, d), data: the chunk's per-galaxy data (G leading)
             finite = jnp.all(jnp.isfinite(u), axis=-1)
-            samples, derived = jax.vmap(jax.vmap(one, in_axes=(0, None)))(jnp.where(finite[..., None], u, 0.0), z)
-            return samples, derived, finite
+            samples, derived = jax.vmap(jax.vmap(one, in_axes=(0, None)))(jnp.where(finite[..., None], u, 0.0), data["redshift"])
+            return samples, derived, finite, jax.vmap(chi2_fn)(u, data)
 
         self._chunk_fn = chunk
         self._convert_fn = convert
@@ -65,7 +67,9 @@ class BatchProgram:
         """One chunk: ``(raw, samples, derived, times)`` as NumPy (leading galaxy axis).
 
         ``times``: compile_s (0 when already compiled), run_s (backend program up to
-        ``block_until_ready``), convert_s (physical samples and derived quantities).
+        ``block_until_ready``), convert_s (physical samples, derived quantities and the
+        goodness of fit ``chi2_best``/``chi2_pvalue``/``n_usable_bands``, added to ``raw``:
+        :mod:`sedjax.fitting.goodness`).
         """
         dt = self.model.dtype
         args = (keys, jnp.asarray(flux, dt), jnp.asarray(err, dt), jnp.asarray(mask, dt), jnp.asarray(z, dt))
@@ -78,16 +82,16 @@ class BatchProgram:
             compile_s += time.perf_counter() - t0
             self.n_compiles += 1
         t0 = time.perf_counter()
-        raw = jax.block_until_ready(self._fit(*args))
+        raw, data = jax.block_until_ready(self._fit(*args))
         run_s = time.perf_counter() - t0
         u = raw["samples"]
         if self._convert is None:
             t0 = time.perf_counter()
-            self._convert = jax.jit(self._convert_fn).lower(u, args[4]).compile()
+            self._convert = jax.jit(self._convert_fn).lower(u, data).compile()
             compile_s += time.perf_counter() - t0
         t0 = time.perf_counter()
-        samples, derived, finite = jax.device_get(self._convert(u, args[4]))
-        raw = jax.device_get(raw)
+        samples, derived, finite, gof = jax.device_get(self._convert(u, data))
+        raw = {**jax.device_get(raw), **gof}
         finite = np.asarray(finite)
 
         def nan(a):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sedjax.fitting.inputs import check_redshifts
+import jax
+import numpy as np
+
+from sedjax.fitting.goodness import make_chi2_fn
+from sedjax.fitting.inputs import check_redshifts, warn_metallicity_range
 from sedjax.inference import FitResult, make_opts, run_backend
 from sedjax.inference.posterior import make_data, make_target, physical_samples
 from sedjax.io.provenance import package_versions
@@ -40,10 +44,12 @@ def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float
     Returns
     -------
     FitResult with physical-unit samples of every free parameter, derived quantities per
-    sample, diagnostics, compile/run times and status ("failed" with a reason when the
+    sample, diagnostics (with ``chi2_best``, ``chi2_pvalue``, ``n_usable_bands``: see
+    :mod:`sedjax.fitting.goodness`), compile/run times and status ("failed" with a reason when the
     fit is unusable). Raises ``ValueError`` when the data redshift is outside
     ``model.z_range`` or not > 0 (:func:`sedjax.fitting.inputs.check_redshifts`).
     """
+    warn_metallicity_range(model)
     redshift = obs.get("redshift")
     if redshift is not None:
         gid = (meta or {}).get("galaxy_id", obs.get("id"))
@@ -52,6 +58,8 @@ def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float
     target = make_target(model, mode=mode, sys_frac=sys_frac)
     opts = make_opts(backend, **(options or {}))
     raw, compile_s, run_s = run_backend(backend, key, target, data, opts)
+    gof = jax.jit(make_chi2_fn(model, mode, sys_frac))(raw["samples"], data)  # chi2_best, chi2_pvalue
+    raw = {**raw, **{k: np.asarray(v) for k, v in gof.items()}}
     samples, derived = physical_samples(model, raw["samples"], data["redshift"])
     info = {**fit_info(model, backend, opts, mode, sys_frac, redshift=float(data["redshift"])), **(meta or {})}
     return FitResult.from_raw(

@@ -101,3 +101,29 @@ def check_domain(name: str, prior) -> None:
                 f"parameter {name!r}: prior support [{prior.low:g}, {prior.high:g}] leaves its physical domain "
                 f"{_fmt(d)} ({d.why}); narrow model.params.{name} in the config"
             )
+
+
+def metallicity_grid_warning(spec, ssp) -> str | None:
+    """A warning when ``met_logzsol``'s prior (or fixed value) reaches beyond the SSP grid, else None.
+
+    Not an error: the model clamps log Z/Z☉ to the grid's edges (constant spectrum
+    beyond), so such a prior is valid but its tail is flat in the likelihood. Called by
+    :func:`sedjax.fitting.single.fit`, :func:`sedjax.fitting.batch.fit_batch` and
+    :func:`sedjax.catalog.mock.generate_mock`, which log it.
+    """
+    prior = spec.priors.get("met_logzsol")
+    if prior is None:
+        return None
+    if isinstance(prior, Fixed):
+        lo = hi = prior.value
+    elif isinstance(prior, (Uniform, LogUniform)):
+        lo, hi = prior.low, prior.high
+    else:
+        lo, hi = prior.mu - 3 * prior.sigma, prior.mu + 3 * prior.sigma
+    lg_zsun = math.log10(ssp.zsun)
+    g_lo, g_hi = float(min(ssp.ssp_lgmet)) - lg_zsun, float(max(ssp.ssp_lgmet)) - lg_zsun
+    tol = 1e-3
+    if lo >= g_lo - tol and hi <= g_hi + tol:
+        return None
+    return (f"met_logzsol reaches [{lo:g}, {hi:g}] but the SSP grid spans [{g_lo:.3g}, {g_hi:.3g}] (log Z/Z☉): "
+            "outside it the model clamps to the grid edge, so those values all give the same spectrum")
