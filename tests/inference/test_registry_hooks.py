@@ -79,8 +79,9 @@ def _old_assess_status(backend, d, samples, *, rhat_max=1.1, max_divergence_frac
 
 _OLD_ITERATIONS = {
     "nuts": lambda o: o.n_warmup + o.n_samples,
-    "map": lambda o: o.n_steps,
-    "laplace": lambda o: o.n_steps,
+    # the MAP stage: LM runs lm_steps iterations, L-BFGS at most n_steps
+    "map": lambda o: o.lm_steps if o.optimizer == "lm" else o.n_steps,
+    "laplace": lambda o: o.lm_steps if o.optimizer == "lm" else o.n_steps,
     "vi": lambda o: o.n_steps,
     "pathfinder": lambda o: o.maxiter,
 }
@@ -144,6 +145,8 @@ def test_registry_entries_and_iterations():
         assert iterations(name, opts) == (None if old is None else int(old(opts)))
     assert iterations("nuts", make_opts("nuts", n_warmup=7, n_samples=5)) == 12
     assert iterations("pathfinder", make_opts("pathfinder", maxiter=9)) == 9
+    assert iterations("map", make_opts("map", optimizer="lbfgs", n_steps=17)) == 17
+    assert iterations("laplace", make_opts("laplace", lm_steps=11)) == 11
     assert NEEDS_SPLIT == {"ns"}
     with pytest.raises(KeyError):
         iterations("nope", None)

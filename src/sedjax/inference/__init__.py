@@ -9,6 +9,12 @@ with ``logdensity_fn(u, data)`` the unconstrained-space log posterior,
 ``run_ns`` additionally takes keyword-only ``logprior_fn`` / ``loglik_fn``.
 :class:`Target` bundles the callables; :func:`run_backend` /
 :func:`run_backend_batch` drive any backend by name.
+
+Modules: ``posterior`` (the one log posterior, whitened residuals, targets), ``library``
+(prior library of MAP starts, closed-form amplitude), ``psis`` (Pareto-smoothed importance
+sampling: k-hat, ESS), ``diagnostics`` (R-hat, ESS), ``status`` (fit-status policy),
+``result`` (FitResult), ``backends/`` (map + ``lm`` (Levenberg–Marquardt), laplace,
+pathfinder, nuts, vi, ns, registry).
 """
 
 from .backends import (
@@ -28,12 +34,14 @@ from .backends import (
 )
 from .backends.registry import BACKENDS, bind, iterations, make_opts, run_backend, run_backend_batch
 from .diagnostics import ess_basic, ess_bulk, split_rhat
+from .psis import K_HAT_MAX, psis
 from .status import assess_status, fit_status
 from .result import FitResult
 
 __all__ = [
     "BACKENDS",
     "FitResult",
+    "K_HAT_MAX",
     "LaplaceOpts",
     "MAPOpts",
     "NSOpts",
@@ -48,6 +56,7 @@ __all__ = [
     "fit_status",
     "iterations",
     "make_opts",
+    "psis",
     "run_backend",
     "run_backend_batch",
     "run_laplace",

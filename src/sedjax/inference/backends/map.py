@@ -158,6 +158,7 @@ def run_map(key, logdensity_fn, data, init_fn, opts: MAPOpts = MAPOpts(), *, res
       losses, grad_norms, n_iter (n_library_starts + n_starts,): per-start final values
         (library starts first);
       n_finite_starts (): number of starts ending at a finite loss;
+      start_positions (n_library_starts + n_starts, d): where the starts began;
       spread (): max distance of the finite starts' end points from the best
         (a multimodality hint).
     """
@@ -173,6 +174,7 @@ def run_map(key, logdensity_fn, data, init_fn, opts: MAPOpts = MAPOpts(), *, res
         "grad_norms": r["grad_norms"],
         "n_iter": r["n_iter"],
         "n_finite_starts": jnp.sum(finite),
+        "start_positions": r["start_positions"],
         "spread": jnp.max(jnp.where(finite, dist, 0.0)),
     }
 

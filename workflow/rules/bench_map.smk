@@ -1,0 +1,34 @@
+# Batched MAP benchmark (on request, not in rule all):
+#   snakemake --cores 2 results/benchmarks/cpu/map.json
+# Levenberg-Marquardt MAP over benchmarks.map.n_galaxies prior-drawn mock galaxies in one
+# vmapped program (galaxies per minute, one XLA worker) and the fraction of the first
+# n_reference whose MAP log posterior is within 0.1 of the best of reference_starts L-BFGS
+# starts. Settings: benchmarks.map (defaults: config/schema.yaml); options are MAPOpts
+# fields over backend_options.map.
+
+
+rule bench_map:
+    """Batched LM MAP: galaxies per minute and accuracy against multi-start L-BFGS (CPU, one worker)."""
+    input:
+        ssp=ssp_path(),
+    output:
+        "results/benchmarks/cpu/map.json",
+    log:
+        "logs/benchmarks/cpu/map.log",
+    params:
+        model=lambda wildcards: config["model"],
+        fit=lambda wildcards: config["fit"],
+        cfg=lambda wildcards: config["benchmarks"]["map"],
+        options=lambda wildcards: {
+            **config["backend_options"].get("map", {}),
+            **config["benchmarks"]["map"]["options"],
+        },
+    threads: 1  # one XLA worker, as the fit jobs
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=0,
+    conda:
+        ENV_CPU
+    script:
+        "../../scripts/bench_map.py"
