@@ -264,13 +264,13 @@ class SEDModel:
         """Fast-mode tables for a batch of galaxies, ``redshift`` (n,) (pure: jit-able).
 
         Galaxies at the model's fixed redshift get its own tables bit for bit (as
-        :meth:`tables_for` gives them to a single fit); the others the interpolated tables
-        of :attr:`z_tables` when its grid has no more nodes than the batch has galaxies
-        (built once, outside the trace), else ``fast_tables(z)`` per galaxy.
+        :meth:`tables_for` gives them to a single fit); the others the tables interpolated
+        on :attr:`z_tables`'s grid (every node built once, outside the trace), the same as
+        :meth:`tables_for` gives a single fit; ``fast_tables(z)`` per galaxy when the
+        model's ``z_range`` is a single redshift.
         """
-        zt = self.z_tables
-        if zt is not None and len(zt) <= redshift.shape[0]:
-            grid = zt.grid()
+        if self.z_tables is not None:
+            grid = self.z_tables.grid()
             tabs = jax.vmap(lambda z: interp_tables(self, grid, z))(redshift)
         else:
             tabs = jax.vmap(self.fast_tables)(redshift)

@@ -46,6 +46,9 @@ class FastTables(NamedTuple):
 
 DLNZ = 0.002
 """Default node spacing in ln(1+z)."""
+MAX_NODES = 48
+"""At most this many nodes: a wide range gets a coarser spacing (building all nodes of a
+jitted batch stays a few seconds); interpolation errors stay within the fast-mode budget."""
 
 
 class TableGrid(NamedTuple):
@@ -65,12 +68,13 @@ class TableGrid(NamedTuple):
     wave_eff_rest_aa: jax.Array
 
 
-def grid_nodes(z_lo: float, z_hi: float, dlnz: float = DLNZ) -> np.ndarray:
-    """Nodes equally spaced in ln(1+z) from ``z_lo`` to ``z_hi`` (both included), spacing ≤ ``dlnz``."""
+def grid_nodes(z_lo: float, z_hi: float, dlnz: float = DLNZ, max_nodes: int = MAX_NODES) -> np.ndarray:
+    """Nodes equally spaced in ln(1+z) from ``z_lo`` to ``z_hi`` (both included): spacing
+    ≤ ``dlnz``, or ``max_nodes`` nodes when that would need more."""
     if not (0 < z_lo < z_hi):
         raise ValueError(f"need 0 < z_lo < z_hi, got [{z_lo}, {z_hi}]")
     a, b = math.log1p(z_lo), math.log1p(z_hi)
-    n = max(2, int(math.ceil((b - a) / float(dlnz))) + 1)
+    n = min(max(2, int(math.ceil((b - a) / float(dlnz))) + 1), int(max_nodes))
     return np.expm1(np.linspace(a, b, n))
 
 
