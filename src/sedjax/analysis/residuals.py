@@ -15,6 +15,8 @@ is the first thing to check in real photometry: a zero point, an aperture or a f
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -69,7 +71,7 @@ def predictive_photometry(model, samples: dict, redshift, n_draws: int = 50, see
             return jax.vmap(lambda th, zg: galaxy(th, zg, None))(theta, zz)
         return jax.vmap(galaxy)(theta, zz, tables)
 
-    phot = np.asarray(jax.jit(run)(jnp.asarray(draws, model.dtype), z), np.float64)
+    phot = np.array(jax.jit(run)(jnp.asarray(draws, model.dtype), z), dtype=np.float64)  # a writable copy
     phot[used == 0] = np.nan
     return phot, used
 
@@ -86,8 +88,9 @@ def catalogue_residuals(model, batch, catalog, n_draws: int = 50, seed: int = 0,
     (NaN for masked bands and galaxies without a finite draw).
     """
     phot, _ = predictive_photometry(model, batch.samples, batch.redshift, n_draws, seed, mode)
-    with np.errstate(all="ignore"):
-        p16, p50, p84 = np.nanpercentile(phot, [16, 50, 84], axis=1) if phot.size else (phot,) * 3
+    with warnings.catch_warnings():  # galaxies without a finite draw: all-NaN rows, NaN percentiles
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p16, p50, p84 = np.nanpercentile(phot, [16, 50, 84], axis=1)
     names = catalog.table["name"].astype(str).to_numpy() if "name" in catalog.table else None
     rows = []
     for g, gid in enumerate(batch.ids):
