@@ -1,6 +1,6 @@
 """End to end: a tiny workflow run -> summary.md/html, the Snakemake HTML report, screenshots.
 
-Runs ``snakemake`` in a temporary copy of the workflow (Snakefile, workflow/, config/,
+Runs ``snakemake`` (15 jobs: one backend, three galaxies, no benchmark jobs) in a temporary copy of the workflow (Snakefile, workflow/, config/,
 scripts/, profiles/, envs/; ``data/ssp`` symlinked to the SSP grid of the ``ssp_path`` fixture)
 with a tiny config, builds ``results/summary.{md,html}`` and
 ``snakemake --report results/report.html``, renders both pages in headless Chromium and
@@ -24,7 +24,11 @@ import yaml
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-NEEDED_RULE_FILES = ("figures.smk", "report.smk", "bench_sampler.smk", "batch.smk")
+NEEDED_RULE_FILES = ("figures.smk", "report.smk", "batch.smk")
+# Measured (2 cores shared with other runs, load average ~15): the 15-job workflow 610 s wall, the
+# whole test 692 s wall and 202 CPU-s (so ~2-3 min on an idle 2-core machine); the former 32-job
+# config hit the old 600 s timeout after 8 jobs under the same load. Timeouts leave a wide margin.
+WORKFLOW_TIMEOUT_S = 1500
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 
 
@@ -62,7 +66,7 @@ def screenshot(chromium: str, url: str, png: Path, profile: Path) -> None:
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--virtual-time-budget=8000",
            "--hide-scrollbars", f"--screenshot={png}", "--window-size=1200,900", url]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert png.exists(), f"no screenshot of {url} (exit {r.returncode}):\n{r.stderr[-3000:]}"
 
 
@@ -78,29 +82,26 @@ def assert_not_blank(png: Path, min_fraction=0.01) -> None:
 
 
 def tiny_config(repo_config: Path) -> dict:
-    """The real config shrunk to seconds-per-job sizes (keys that exist are kept)."""
+    """The real config shrunk to the fewest jobs that still prove the report works (15 jobs).
+
+    One backend (laplace: samples for the corner, SED and recovery figures), three mock
+    galaxies fitted in one batch chunk, one single-galaxy fit, a 4x4 gradient field, and no
+    benchmark jobs (``benchmarks.devices: []``): the five benchmarks, the sampler
+    benchmark and their figures would be 10 of the 25 jobs; their JSON formats, figures and
+    summary tables are tested in tests/bench and tests/plotting/test_figures.py
+    (test_summary_tables renders the benchmark tables from the workflow's JSON formats).
+    """
     cfg = yaml.safe_load(repo_config.read_text())
-    cfg["mock"]["n_galaxies"] = 6
+    cfg["mock"]["n_galaxies"] = 3
     cfg["fit_single"] = {"ids": [0]}
-    cfg["backends"] = ["map", "laplace"]
-    cfg["backend_options"] = {
-        "map": {"n_starts": 2, "n_steps": 30},
-        "laplace": {"n_starts": 2, "n_steps": 30, "n_samples": 200},
-        "pathfinder": {"n_samples": 100},
-        "nuts": {"n_chains": 2, "n_warmup": 20, "n_samples": 20},
-        "vi": {"n_steps": 50, "n_samples": 100},
-        "ns": {"n_live": 50, "n_samples": 100},
-    }
-    b = cfg["benchmarks"]
-    # one thread per benchmark job: two of them (or one and a figure) run side by side
-    b.update(devices=["cpu"], repeats=2, batch_sizes=[1, 4], loop_max=4, grad_batch=4, threads=1)
-    b["sampler"] = {"galaxy_id": 0, "warm_repeats": 1, "backends": ["nuts", "map"],
-                    "options": {"nuts": {"n_chains": 2, "n_warmup": 20, "n_samples": 20}}}
+    cfg["backends"] = ["laplace"]
+    cfg["backend_options"] = {"laplace": {"n_starts": 1, "n_steps": 30, "n_samples": 100}}
+    cfg["benchmarks"]["devices"] = []
     batch = cfg.setdefault("batch", {})
-    batch.update(catalogue_size=4, chunk_size=2, bench_galaxies=2)
+    batch.update(catalogue_size=3, chunk_size=3, bench_galaxies=2)
     if "rank_bins" in batch:
         batch["rank_bins"] = 4
-    cfg["figures"] = {"grad_field": {"galaxy_id": 0, "n": 8}, "sed": {"n_draws": 20, "seed": 0}}
+    cfg["figures"] = {"grad_field": {"galaxy_id": 0, "n": 4}, "sed": {"n_draws": 10, "seed": 0}}
     return cfg
 
 
@@ -112,8 +113,6 @@ def check_integration(wf: Path) -> None:
     props = schema.get("properties", {})
     if "figures" not in props:
         missing.append("config/schema.yaml: figures")
-    if "sampler" not in props.get("benchmarks", {}).get("properties", {}):
-        missing.append("config/schema.yaml: benchmarks.sampler")
     if "batch" not in props:
         missing.append("config/schema.yaml: batch")
     if missing:
@@ -125,7 +124,7 @@ def run(cmd, cwd, timeout):
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(2400)
 def test_tiny_workflow_summary_report_and_screenshots(tmp_path, ssp_path):
     chromium = ensure_chromium()
     wf = tmp_path / "wf"
@@ -142,22 +141,23 @@ def test_tiny_workflow_summary_report_and_screenshots(tmp_path, ssp_path):
                                                               sort_keys=False))
     snakemake = [sys.executable, "-m", "snakemake"]
 
-    r = run(snakemake + ["--cores", "2", "results/summary.md", "results/summary.html"], wf, timeout=600)
+    r = run(snakemake + ["--cores", "2", "results/summary.md", "results/summary.html"], wf, timeout=WORKFLOW_TIMEOUT_S)
     assert r.returncode == 0, f"snakemake failed:\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}"
     md = (wf / "results" / "summary.md").read_text()
     page = (wf / "results" / "summary.html").read_text()
-    for fig in ("jit_speedup", "grad_field", "corner_map_0", "corner_all_0", "sed_0", "recovery_laplace",
-                "calibration", "backend_comparison", "sampler_compile", "vmap_throughput"):
+    for fig in ("grad_field", "corner_laplace_0", "corner_all_0", "sed_0", "recovery_laplace",
+                "calibration", "backend_comparison"):
         assert (wf / "results" / "figures" / f"{fig}.png").stat().st_size > 5000, fig
         assert f"figures/{fig}.png" in md and f'src="figures/{fig}.png"' in page, fig
-    assert "Time to posterior" in md and "coverage 68%" in md
+    assert "coverage 68%" in md
+    assert not (wf / "results" / "benchmarks").exists()  # the tiny run has no benchmark jobs
 
-    r = run(snakemake + ["--report", "results/report.html", "results/summary.html"], wf, timeout=300)
+    r = run(snakemake + ["--report", "results/report.html", "results/summary.html"], wf, timeout=900)
     report = wf / "results" / "report.html"
     assert r.returncode == 0 and report.exists(), f"snakemake --report failed:\n{r.stderr[-4000:]}"
     assert report.stat().st_size > 50_000
     text = report.read_text(errors="replace")
-    for cat in ("Benchmarks", "Fits", "Calibration"):
+    for cat in ("Fits", "Calibration"):
         assert cat in text, cat
 
     for name, target in (("summary", wf / "results" / "summary.html"), ("report", report)):
@@ -166,11 +166,11 @@ def test_tiny_workflow_summary_report_and_screenshots(tmp_path, ssp_path):
         assert_not_blank(png)
 
     # one figure redrawn: exactly one job
-    r = run(snakemake + ["-n", "--forcerun", "plot_jit_speedup", "--", "results/figures/jit_speedup.png"], wf,
-            timeout=120)
+    r = run(snakemake + ["-n", "--forcerun", "plot_calibration", "--", "results/figures/calibration.png"], wf,
+            timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     out = r.stdout + r.stderr
     m = re.search(r"^total\s+(\d+)", out, flags=re.M)
     assert m, out[-3000:]
     assert int(m.group(1)) == 1, out[-3000:]
-    assert re.search(r"^plot_jit_speedup\s+1", out, flags=re.M), out[-3000:]
+    assert re.search(r"^plot_calibration\s+1", out, flags=re.M), out[-3000:]
