@@ -96,6 +96,16 @@ def catalog_n_galaxies():
     return _N_FILE_GALAXIES[0]
 
 
+def single_ids():
+    """fit_single.ids, checked against the catalogue's size (ids are rows 0..n-1 of the catalogue)."""
+    ids, n = config["fit_single"]["ids"], catalog_n_galaxies()
+    bad = [i for i in ids if i >= n]
+    if bad:
+        raise ValueError(f"fit_single.ids {bad} are not in the catalogue: it has {n} galaxies (ids 0..{n - 1}); "
+                         "for a file catalogue the id is the galaxy's row in results/catalog/catalog.parquet")
+    return ids
+
+
 def mock_redshift():
     """mock.redshift for the model builders when the fits read the mock (None for a file:
     the scripts take the range from the catalogue's redshifts)."""
@@ -164,7 +174,7 @@ def figure_outputs():
     """Every figure (PNG) that the all and report rules build for the current config. Benchmark
     figures when benchmarks.devices is not empty; the gradient field, recovery and calibration
     figures when the catalogue has truths (a mock); the real-data figures for a file catalogue."""
-    ids = config["fit_single"]["ids"]
+    ids = single_ids()
     bench = ["results/figures/jit_speedup.png", "results/figures/vmap_throughput.png",
              "results/figures/sampler_compile.png"]
     truths = [
