@@ -12,7 +12,7 @@ over the usable bands (mask m_b = 1) with the fit's photometry mode and systemat
 ``n_bands − n_free``: the free parameters are bounded by their priors and often
 degenerate, so their effective number is unknown (and often exceeds the number of bands,
 which would leave ν ≤ 0); ν = n_bands is the conservative choice (the largest p-value of
-the plausible choices), so a p-value below :data:`CHI2_PVALUE_MIN` is implausible for any
+the plausible choices), so a p-value below :data:`sedjax.inference.status.CHI2_PVALUE_MIN` is implausible for any
 counting: the model cannot reproduce the data — a sentinel flux (−99), a unit mistake, a
 wrong error column, or a fit stuck far from the mode. The status policy
 (:func:`sedjax.inference.status.assess_status`) adds a warning for it; the fit stays "ok"
@@ -29,7 +29,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-CHI2_PVALUE_MIN = 1e-6  # mirrored in sedjax.inference.status (which cannot import sedjax.fitting)
+from sedjax.inference.posterior import make_target
 
 
 def make_chi2_fn(model, mode: str = "fast", sys_frac: float = 0.0):
@@ -39,16 +39,11 @@ def make_chi2_fn(model, mode: str = "fast", sys_frac: float = 0.0):
     per-galaxy pytree of :func:`sedjax.inference.posterior.make_data`. Pure JAX:
     jit/vmap-able (vmap over galaxies for a batch).
     """
-    spec = model.spec
-    z_free = "redshift" in spec.free_params
+    residual_fn = make_target(model, mode=mode, sys_frac=sys_frac, library_size=0).residual_fn
 
     def chi2_one(u, data):
-        params, _ = spec.from_unconstrained(u)
-        if not z_free:
-            params = dict(params, redshift=data["redshift"])
-        pred = model.predict_photometry(params, mode=mode, tables=data.get("tables"))
-        var = data["flux_err"] ** 2 + (sys_frac * pred) ** 2
-        return jnp.sum(data["mask"] * (data["flux"] - pred) ** 2 / var)
+        r, _ = residual_fn(u, data)  # m_b (f_b - f̂_b) / σ_b: the likelihood's own residuals
+        return jnp.sum(r**2)
 
     def fn(u, data):
         finite = jnp.all(jnp.isfinite(u), axis=-1)

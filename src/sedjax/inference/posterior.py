@@ -71,9 +71,14 @@ def gaussian_loglik(pred, flux, flux_err, mask, sys_frac: float = 0.0):
     argument broadcasts over bands (the last axis). The one likelihood of the package: the
     backends' target, gradient fields and benchmarks all call it.
     """
-    var = flux_err**2 + (sys_frac * pred) ** 2
+    var = photometric_variance(pred, flux_err, sys_frac)
     chi2 = (flux - pred) ** 2 / var
     return -0.5 * jnp.sum(mask * (chi2 + jnp.log(2 * math.pi * var)), axis=-1)
+
+
+def photometric_variance(pred, flux_err, sys_frac: float = 0.0):
+    """σ_b² = e_b² + (s f̂_b)²: catalogue error and fractional systematic floor, in quadrature."""
+    return flux_err**2 + (sys_frac * pred) ** 2
 
 
 def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: int = 10_000, library_seed: int = 0) -> Target:
@@ -109,7 +114,7 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: 
     def residual_fn(u, data):
         params, _ = params_of(u, data)
         pred = model.predict_photometry(params, mode=mode, tables=data.get("tables"))
-        var = data["flux_err"] ** 2 + (sys_frac * pred) ** 2
+        var = photometric_variance(pred, data["flux_err"], sys_frac)
         r = data["mask"] * (data["flux"] - pred) / jnp.sqrt(var)
         c = -0.5 * jnp.sum(data["mask"] * jnp.log(2 * math.pi * var))
         return r, c
