@@ -32,3 +32,32 @@ rule bench_map:
         ENV_CPU
     script:
         "../../scripts/bench_map.py"
+
+
+# Per-galaxy redshift cost (on request; issue 17's goal: varying / fixed <= 1.5):
+#   snakemake --cores 2 --configfile config/real_example.yaml results/benchmarks/cpu/redshift_tables.json
+# The first batch.catalogue_size galaxies of the catalogue fitted with MAP (batch options) in one
+# chunk, at the model's fixed redshift and at each galaxy's own (tables from the redshift grid).
+rule bench_redshift:
+    """Batched MAP per galaxy at the catalogue's redshifts vs at one fixed redshift (CPU, one worker)."""
+    input:
+        ssp=ssp_path(),
+        catalog=catalog_path(),
+    output:
+        "results/benchmarks/cpu/redshift_tables.json",
+    log:
+        "logs/benchmarks/cpu/redshift_tables.log",
+    params:
+        model=lambda wildcards: config["model"],
+        fit=lambda wildcards: config["fit"],
+        options=lambda wildcards: batch_options("map"),
+        n_galaxies=lambda wildcards: batch_n_galaxies(),
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=0,
+    conda:
+        ENV_CPU
+    script:
+        "../../scripts/bench_redshift.py"
