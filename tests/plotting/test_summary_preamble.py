@@ -21,3 +21,14 @@ def test_nebular_comes_from_the_config_not_the_file_name():
     assert nebular.startswith("Generated t. SSP grid: `bc03_miles_kroupa_wNE_logU-3.0` (with nebular emission);")
     # a grid file name alone says nothing: the flag decides
     assert "nebular" not in summary_preamble({**RUN, "ssp": "my_wNE_grid"}, "t")[0]
+
+
+def test_build_sections_leaves_out_empty_sections(tmp_path):
+    """A run with no benchmarks, batch fits or recovery (e.g. a real catalogue) prints no bare headings."""
+    from sedjax.plotting.report import build_sections
+
+    fig = tmp_path / "figures" / "sed_0.png"
+    sections = build_sections(tmp_path / "summary.md", figures=[str(fig)])
+    titles = [s["title"] for s in sections]
+    assert "Batch fits and calibration" not in titles and "Parameter recovery" not in titles
+    assert any("figures/sed_0.png" == p for s in sections for _, p in s["figures"])

@@ -171,6 +171,9 @@ def build_sections(out_path, figures=(), bench_summaries=None, sampler=None, sin
         batch_section(batch or {}, throughput or {}, coverage, figures, out_dir),
         recovery_section(batch or {}, figures, out_dir),
     ]
+    # a section with nothing to show (a real catalogue has no recovery or calibration; a run
+    # without benchmarks no benchmark tables) is left out rather than printed as a bare heading
+    sections = [s for s in sections if s["text"] or s["tables"] or s["figures"]]
     listed = {p for s in sections for _, p in s["figures"]}
     rest = [(Path(f).stem, _rel(f, out_dir)) for f in figures if _rel(f, out_dir) not in listed]
     if rest:
