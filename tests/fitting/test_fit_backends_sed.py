@@ -21,6 +21,7 @@ SMALL = {
     "ns": {"n_live": 100, "n_samples": 500},
 }
 WELL_CONSTRAINED = ["log_mass_formed", "log_mass_surviving"]
+PSIS_CHECKED = ("laplace", "pathfinder", "vi")  # approximations whose draws PSIS may reject
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,13 @@ def galaxy(default_model):
 def test_backend_recovers_mass_at_high_snr(default_model, galaxy, backend):
     truth, derived, obs = galaxy
     res = fit(default_model, obs, backend, jax.random.PRNGKey(3), options=SMALL[backend])
-    assert res.status == "ok", res.reason
+    if backend in PSIS_CHECKED and res.status == "failed":
+        # the fit ran; PSIS against the exact posterior judged the approximation (at S/N 100
+        # Laplace's k-hat sits near the 0.7 threshold): only that verdict may fail it
+        assert all(part.startswith("PSIS k-hat") for part in res.reason.split("; ")), res.reason
+        assert float(res.diagnostics["k_hat"]) > 0.7  # inf: a degenerate tail, also untrustworthy
+    else:
+        assert res.status == "ok", res.reason
     for name in WELL_CONSTRAINED:
         draws = res.derived[name]
         if backend == "map":  # a point estimate: the mode lies near the truth
