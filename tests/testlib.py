@@ -24,3 +24,29 @@ def default_spec(**overrides):
     )
     kw.update(overrides)
     return Parameters(mean_sfh_type="dpl", **kw)
+
+
+def workflow_copy(repo, dest, config: dict, ssp_dir=None, data_dirs=()):
+    """A runnable copy of the workflow at ``dest`` (Snakefile, workflow/, config/, scripts/,
+    profiles/, envs/) with ``config`` as its config/config.yaml; ``data/ssp`` a symlink to
+    ``ssp_dir`` (the session's grid) and ``data/<d>`` copied for each of ``data_dirs``."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    import yaml
+
+    repo, dest = Path(repo), Path(dest)
+    dest.mkdir()
+    shutil.copy2(repo / "Snakefile", dest / "Snakefile")
+    # envs/: the rules' conda: files (Snakemake records them in the job metadata)
+    for d in ("workflow", "config", "scripts", "profiles", "envs"):
+        if (repo / d).exists():
+            shutil.copytree(repo / d, dest / d, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    (dest / "data").mkdir()
+    for d in data_dirs:
+        shutil.copytree(repo / "data" / d, dest / "data" / d)
+    if ssp_dir is not None:
+        os.symlink(Path(ssp_dir).resolve(), dest / "data" / "ssp")
+    (dest / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return dest

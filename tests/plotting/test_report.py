@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from testlib import workflow_copy
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
@@ -127,18 +128,9 @@ def run(cmd, cwd, timeout):
 @pytest.mark.timeout(2400)
 def test_tiny_workflow_summary_report_and_screenshots(tmp_path, ssp_path):
     chromium = ensure_chromium()
-    wf = tmp_path / "wf"
-    wf.mkdir()
-    shutil.copy2(REPO / "Snakefile", wf / "Snakefile")
-    # envs/: the rules' conda: files (Snakemake records them in the job metadata)
-    for d in ("workflow", "config", "scripts", "profiles", "envs"):
-        if (REPO / d).exists():
-            shutil.copytree(REPO / d, wf / d, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
-    (wf / "data").mkdir()
-    os.symlink(Path(ssp_path).resolve().parent, wf / "data" / "ssp")
+    wf = workflow_copy(REPO, tmp_path / "wf", tiny_config(REPO / "config" / "config.yaml"),
+                       ssp_dir=Path(ssp_path).resolve().parent)
     check_integration(wf)
-    (wf / "config" / "config.yaml").write_text(yaml.safe_dump(tiny_config(REPO / "config" / "config.yaml"),
-                                                              sort_keys=False))
     snakemake = [sys.executable, "-m", "snakemake"]
 
     r = run(snakemake + ["--cores", "2", "results/summary.md", "results/summary.html"], wf, timeout=WORKFLOW_TIMEOUT_S)

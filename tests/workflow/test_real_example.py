@@ -6,13 +6,13 @@ galaxies, MAP) that ends with its figures and report.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from testlib import workflow_copy
 from workflow_config import REPO, load_common_smk, validated
 
 TRUTH_RULES = ("calibration", "plot_recovery", "plot_calibration", "plot_backend_comparison", "grad_field",
@@ -37,18 +37,7 @@ def _merged(*overrides) -> dict:
 
 
 def _workflow_copy(tmp_path: Path, cfg: dict, ssp_dir=None) -> Path:
-    wf = tmp_path / "wf"
-    wf.mkdir()
-    shutil.copy2(REPO / "Snakefile", wf / "Snakefile")
-    for d in ("workflow", "config", "scripts", "profiles", "envs"):
-        if (REPO / d).exists():
-            shutil.copytree(REPO / d, wf / d, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
-    (wf / "data").mkdir()
-    shutil.copytree(REPO / "data" / "examples", wf / "data" / "examples")
-    if ssp_dir is not None:
-        os.symlink(Path(ssp_dir).resolve(), wf / "data" / "ssp")
-    (wf / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    return wf
+    return workflow_copy(REPO, tmp_path / "wf", cfg, ssp_dir=ssp_dir, data_dirs=("examples",))
 
 
 def _snakemake(args, cwd, timeout):
