@@ -44,6 +44,7 @@ log.info("%s chunk %d: galaxies %d..%d (ids %s..%s), options %s, %s", backend, c
          arrays["ids"][0], arrays["ids"][-1], smk.params.options, runtime)
 res = fit_batch(
     model, arrays, backend, seed=int(fit_cfg["seed"]), mode=fit_cfg["mode"], sys_frac=fit_cfg["sys_frac"],
+    collapse_amplitude=fit_cfg["collapse_amplitude"],
     options=smk.params.options, chunk_size=min(chunk_size, n),  # same padded shape for every chunk: one program, cached
     truth=truth, log=log.info,
     meta={"catalog": smk.input.catalog, "chunk": chunk, "rows": [lo, hi], "catalogue_size": n, "runtime": runtime},

@@ -26,6 +26,7 @@ truth = {k: float(v) for k, v in cat.truths(cat.index(gal_id), fluxes=True).item
 log.info("galaxy %d, backend %s: fitting", gal_id, backend)
 res = fit(
     model, obs, backend, key, mode=smk.params.fit["mode"], sys_frac=smk.params.fit["sys_frac"],
+    collapse_amplitude=smk.params.fit["collapse_amplitude"],
     options=smk.params.options, meta={"galaxy_id": gal_id, "truth": truth, "catalog": smk.input.catalog,
           **({"name": str(cat.table["name"].iloc[cat.index(gal_id)])} if "name" in cat.table else {})},
 )

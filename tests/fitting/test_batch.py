@@ -54,8 +54,11 @@ OPTS = {
     "nuts": {"n_chains": 2, "n_warmup": 5, "n_samples": 5},
     "vi": {"n_steps": 100, "n_samples": 100},
     "ns": {"n_live": 50, "num_delete": 10, "max_steps": 20, "n_samples": 100},
+    "is": {"n_draws": 200, "n_samples": 50, "min_ess": 50, "n_starts": 1, "n_library_starts": 2, "lm_steps": 10},
+    "auto": {"n_draws": 200, "n_samples": 10, "min_ess": 60, "n_starts": 1, "n_library_starts": 2, "lm_steps": 10,
+             "n_chains": 2, "n_warmup": 5},
 }
-TOL = {"map": 1e-4, "laplace": 1e-4, "pathfinder": 1e-8, "nuts": 1e-8, "vi": 1e-8, "ns": 1e-8}
+TOL = {"map": 1e-4, "laplace": 1e-4, "pathfinder": 1e-8, "nuts": 1e-8, "vi": 1e-8, "ns": 1e-8, "is": 1e-4, "auto": 1e-4}
 ALL = list(OPTS)
 
 
@@ -159,6 +162,8 @@ def test_batch_equals_single(backend, default_model, mock, tmp_path):
     np.testing.assert_array_equal(res.ids, [0, 1, 2])
 
     results = res.to_fit_results()
+    if backend == "auto":  # these options send some galaxies through IS (0) and some through HMC (1)
+        assert set(np.asarray(res.diagnostics["path"]).tolist()) == {0, 1}
     for i in range(3):
         single = fit(model, _obs(arr, i), backend, _key(arr["ids"][i]), options=OPTS[backend])
         assert_fit_close(model, results[i], single, TOL[backend], f"{backend} galaxy {i}")

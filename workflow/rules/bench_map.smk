@@ -35,7 +35,7 @@ rule bench_map:
 
 
 # Per-galaxy redshift cost (on request; issue 17's goal: varying / fixed <= 1.5):
-#   snakemake --cores 2 --configfile config/real_example.yaml results/benchmarks/cpu/redshift_tables.json
+#   snakemake --cores 2 results/benchmarks/cpu/redshift_tables.json --configfile config/real_example.yaml
 # The first batch.catalogue_size galaxies of the catalogue fitted with MAP (batch options) in one
 # chunk, at the model's fixed redshift and at each galaxy's own (tables from the redshift grid).
 rule bench_redshift:

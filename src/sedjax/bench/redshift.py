@@ -9,7 +9,7 @@ galaxy's own z, and reports the per-galaxy run time of each (compile excluded: e
 program is compiled once per catalogue). Goal (issue 17): varying / fixed ≤ 1.5.
 
 Run by rule ``bench_redshift`` (on request):
-``snakemake --cores 2 --configfile config/real_example.yaml results/benchmarks/cpu/redshift_tables.json``.
+``snakemake --cores 2 results/benchmarks/cpu/redshift_tables.json --configfile config/real_example.yaml``.
 """
 
 from __future__ import annotations

@@ -63,6 +63,7 @@ def fit_batch(
     meta: Mapping[str, Any] | None = None,
     log: Callable[[str], Any] | None = print,
     program: BatchProgram | None = None,
+    collapse_amplitude: bool = True,
 ) -> BatchResult:
     """Fit every galaxy of ``catalog`` with ``backend``, ``chunk_size`` galaxies per vmapped call.
 
@@ -73,7 +74,7 @@ def fit_batch(
     backend : one of ``sedjax.inference.BACKENDS``
     keys : (n,) PRNG keys, one per galaxy; default ``fold_in(PRNGKey(seed), id)``
     seed : seed of the default keys (the workflow's ``fit.seed``)
-    mode, sys_frac, options : as :func:`sedjax.fitting.single.fit`
+    mode, sys_frac, options, collapse_amplitude : as :func:`sedjax.fitting.single.fit`
     chunk_size : galaxies per compiled call (the last chunk is padded)
     truth : optional ``{name: (n,)}`` true values, stored with the results
     meta : extra metadata stored with the results
@@ -100,13 +101,14 @@ def fit_batch(
     tables = needs_tables(model, arr["redshift"])
     chunk_size = int(chunk_size)
     if program is None:
-        program = BatchProgram(model, backend, chunk_size, mode, sys_frac, options, tables)
+        program = BatchProgram(model, backend, chunk_size, mode, sys_frac, options, tables, collapse_amplitude)
     else:
         ok = (program.model is model and program.backend == backend and program.chunk_size == chunk_size
               and program.tables == tables and program.mode == mode and program.sys_frac == float(sys_frac)
-              and program.opts == make_opts(backend, **(options or {})))
+              and program.opts == make_opts(backend, **(options or {}))
+              and program.collapse_amplitude == bool(collapse_amplitude))
         if not ok:
-            raise ValueError("program does not match model/backend/chunk_size/mode/sys_frac/options/tables")
+            raise ValueError("program does not match model/backend/chunk_size/mode/sys_frac/options/tables/collapse_amplitude")
     opts = program.opts
     n_chunks = chunk_count(n, chunk_size)
     if log is not None:
@@ -151,7 +153,7 @@ def fit_batch(
 
     cat = lambda lst: {kk: np.concatenate([p[kk] for p in lst]) for kk in lst[0]}  # noqa: E731
     batch_info = {"chunk_size": chunk_size, "n_chunks": n_chunks, "per_galaxy_tables": tables, "seed": seed}
-    info = {**fit_info(model, backend, opts, mode, sys_frac, batch=batch_info), **(meta or {})}
+    info = {**fit_info(model, backend, opts, mode, sys_frac, collapse_amplitude, batch=batch_info), **(meta or {})}
     result = BatchResult(
         backend=backend,
         ids=arr["ids"],

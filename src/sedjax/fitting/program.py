@@ -1,8 +1,14 @@
 """The compiled chunk program of a batched fit: ``jit(vmap(backend))`` and sample conversion.
 
-One program per (model, backend, chunk size, mode, sys_frac, options, table mode): every
+One program per (model, backend, chunk size, mode, sys_frac, options, table mode, collapse): every
 chunk of a catalogue runs through it with arrays of exactly ``chunk_size`` galaxies, so
 it compiles once (:class:`BatchProgram`).
+
+A staged backend (``auto``: :func:`sedjax.inference.bind_stages`) runs its first stage on the
+whole chunk and its second stage only on the galaxies the first did not accept, in
+sub-batches of ``ceil(chunk_size / 8)`` (one more compiled program; padding with copies of
+a rejected galaxy); the others get the stage's filler. Keys are per galaxy, so the result
+equals the per-galaxy fit's.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sedjax.fitting.goodness import make_chi2_fn
-from sedjax.inference import bind, make_opts
+from sedjax.inference import BACKENDS, bind, bind_stages, make_opts
 from sedjax.inference.posterior import make_target
 
 
@@ -25,7 +31,8 @@ class BatchProgram:
     ``chunk_size`` and compiles on the first call only (``n_compiles`` counts).
     """
 
-    def __init__(self, model, backend: str, chunk_size: int, mode="fast", sys_frac=0.0, options=None, tables=False):
+    def __init__(self, model, backend: str, chunk_size: int, mode="fast", sys_frac=0.0, options=None, tables=False,
+                 collapse_amplitude: bool = True):
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
         self.model = model
@@ -35,14 +42,17 @@ class BatchProgram:
         self.sys_frac = float(sys_frac)
         self.opts = make_opts(backend, **(options or {}))
         self.tables = bool(tables)
-        self.target = make_target(model, mode=mode, sys_frac=sys_frac)
+        self.collapse_amplitude = bool(collapse_amplitude)
+        self.target = make_target(model, mode=mode, sys_frac=sys_frac, collapse_amplitude=self.collapse_amplitude)
         self.n_compiles = 0
         self._fit = None
         self._convert = None
-        fn = bind(backend, self.target, self.opts)
         spec = model.spec
         use_tables = self.tables
         chi2_fn = make_chi2_fn(model, mode, self.sys_frac)
+        self.stages = bind_stages(backend, self.target, self.opts) if BACKENDS[backend].staged else None
+        self.sub_batch = -(-self.chunk_size // 8)
+        fn = self.stages.first if self.stages is not None else bind(backend, self.target, self.opts)
 
         def chunk(keys, flux, err, mask, z):
             tabs = model.tables_for_batch(z) if use_tables else None
@@ -62,6 +72,7 @@ class BatchProgram:
 
         self._chunk_fn = chunk
         self._convert_fn = convert
+        self._second = self._final = None
 
     def run(self, keys, flux, err, mask, z):
         """One chunk: ``(raw, samples, derived, times)`` as NumPy (leading galaxy axis).
@@ -83,7 +94,11 @@ class BatchProgram:
             self.n_compiles += 1
         t0 = time.perf_counter()
         raw, data = jax.block_until_ready(self._fit(*args))
-        run_s = time.perf_counter() - t0
+        staged_compile_s = 0.0
+        if self.stages is not None:
+            raw, staged_compile_s = self._second_stage(args[0], data, raw)
+            compile_s += staged_compile_s
+        run_s = time.perf_counter() - t0 - staged_compile_s
         u = raw["samples"]
         if self._convert is None:
             t0 = time.perf_counter()
@@ -101,3 +116,31 @@ class BatchProgram:
         derived = {k: nan(v) for k, v in derived.items()}
         convert_s = time.perf_counter() - t0
         return raw, samples, derived, {"compile_s": compile_s, "run_s": run_s, "convert_s": convert_s}
+
+    def _second_stage(self, keys, data, first):
+        """Stage 2 on the galaxies stage 1 rejected (sub-batches), filler elsewhere, then merge.
+
+        Returns ``(raw, compile_s)`` with the compile time of the stage-2 and merge programs."""
+        st = self.stages
+        compile_s = 0.0
+        take = lambda tree, idx: jax.tree_util.tree_map(lambda x: x[idx], tree)  # noqa: E731
+        filler = jax.vmap(st.filler)(keys, data, first["mode"], first["cov"])
+        second = jax.tree_util.tree_map(np.array, jax.device_get(filler))
+        rejected = np.flatnonzero(~np.asarray(first["is_accepted"]))
+        for lo in range(0, rejected.size, self.sub_batch):
+            part = rejected[lo:lo + self.sub_batch]
+            idx = np.concatenate([part, np.full(self.sub_batch - part.size, part[0])])
+            args = (keys[idx], take(data, idx), first["mode"][idx], first["cov"][idx])
+            if self._second is None:
+                t0 = time.perf_counter()
+                self._second = jax.jit(jax.vmap(st.second)).lower(*args).compile()
+                compile_s += time.perf_counter() - t0
+            out = jax.device_get(self._second(*args))
+            for k, v in out.items():
+                second[k][part] = np.asarray(v)[: part.size]
+        args = (keys, data, first, second)
+        if self._final is None:
+            t0 = time.perf_counter()
+            self._final = jax.jit(jax.vmap(st.final)).lower(*args).compile()
+            compile_s += time.perf_counter() - t0
+        return jax.block_until_ready(self._final(*args)), compile_s

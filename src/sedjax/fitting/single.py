@@ -12,12 +12,13 @@ from sedjax.inference.posterior import make_data, make_target, physical_samples
 from sedjax.io.provenance import package_versions
 
 
-def fit_info(model, backend: str, opts, mode: str, sys_frac: float, **extra) -> dict:
+def fit_info(model, backend: str, opts, mode: str, sys_frac: float, collapse_amplitude: bool = True, **extra) -> dict:
     """Metadata stored with every fit (single or batched): what was fitted and how."""
     return {
         "backend": backend,
         "mode": mode,
         "sys_frac": sys_frac,
+        "collapse_amplitude": bool(collapse_amplitude),
         "options": {k: getattr(opts, k) for k in opts.__dataclass_fields__},
         "spec": model.spec.to_config(),
         "bands": model.bands,
@@ -26,7 +27,8 @@ def fit_info(model, backend: str, opts, mode: str, sys_frac: float, **extra) -> 
     }
 
 
-def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float = 0.0, options=None, meta=None) -> FitResult:
+def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float = 0.0, options=None, meta=None,
+        collapse_amplitude: bool = True) -> FitResult:
     """Fit one galaxy's photometry with one backend.
 
     Parameters
@@ -40,6 +42,9 @@ def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float
     sys_frac : fractional systematic error added in quadrature
     options : dict of backend option overrides (fields of the backend's Opts)
     meta : extra metadata stored with the result
+    collapse_amplitude : the sampling backends (pathfinder, nuts, vi, ns) sample the
+        posterior with the SFH normalisation integrated out and draw it back per sample
+        (:mod:`sedjax.inference.collapse`); False: they sample the full posterior
 
     Returns
     -------
@@ -55,13 +60,13 @@ def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float
         gid = (meta or {}).get("galaxy_id", obs.get("id"))
         check_redshifts(model, redshift, None if gid is None else [gid])
     data = make_data(model, obs["flux"], obs["flux_err"], obs.get("mask"), redshift, model.tables_for(redshift))
-    target = make_target(model, mode=mode, sys_frac=sys_frac)
+    target = make_target(model, mode=mode, sys_frac=sys_frac, collapse_amplitude=collapse_amplitude)
     opts = make_opts(backend, **(options or {}))
     raw, compile_s, run_s = run_backend(backend, key, target, data, opts)
     gof = jax.jit(make_chi2_fn(model, mode, sys_frac))(raw["samples"], data)  # chi2_best, chi2_pvalue
     raw = {**raw, **{k: np.asarray(v) for k, v in gof.items()}}
     samples, derived = physical_samples(model, raw["samples"], data["redshift"])
-    info = {**fit_info(model, backend, opts, mode, sys_frac, redshift=float(data["redshift"])), **(meta or {})}
+    info = {**fit_info(model, backend, opts, mode, sys_frac, collapse_amplitude, redshift=float(data["redshift"])), **(meta or {})}
     return FitResult.from_raw(
         backend, raw, model.spec.free_params, compile_s=compile_s, run_s=run_s,
         derived=derived, samples=samples, meta=info,

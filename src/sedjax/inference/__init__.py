@@ -1,23 +1,29 @@
 """Inference layer: pure-JAX backends plus Python drivers, diagnostics and results.
 
-Backend contract (all six backends)::
+Backend contract (every backend)::
 
     run_<name>(key, logdensity_fn, data, init_fn, opts) -> dict[str, Array]
 
 with ``logdensity_fn(u, data)`` the unconstrained-space log posterior,
 ``init_fn(key) -> (d,)`` a prior draw in u space and ``opts`` a frozen dataclass.
-``run_ns`` additionally takes keyword-only ``logprior_fn`` / ``loglik_fn``.
+``run_ns`` additionally takes keyword-only ``logprior_fn`` / ``loglik_fn``; ``run_is``,
+``run_auto`` and ``run_nuts`` (whitened warm-up) take the MAP stage as ``mode_fn``.
 :class:`Target` bundles the callables; :func:`run_backend` /
 :func:`run_backend_batch` drive any backend by name.
 
-Modules: ``posterior`` (the one log posterior, whitened residuals, targets), ``library``
+Modules: ``posterior`` (the one log posterior, whitened residuals, targets), ``collapse``
+(the posterior with the SFH normalisation integrated out), ``library``
 (prior library of MAP starts, closed-form amplitude), ``psis`` (Pareto-smoothed importance
 sampling: k-hat, ESS), ``diagnostics`` (R-hat, ESS), ``status`` (fit-status policy),
 ``result`` (FitResult), ``backends/`` (map + ``lm`` (Levenberg–Marquardt), laplace,
-pathfinder, nuts, vi, ns, registry).
+pathfinder, nuts (+ ``whmc``, the whitened warm-up), vi, ns, ``importance`` (is), ``auto``
+(IS triage then whitened HMC), ``gaussian`` (mode refinement, Laplace Gaussian, t proposal),
+registry).
 """
 
 from .backends import (
+    AutoOpts,
+    ISOpts,
     LaplaceOpts,
     MAPOpts,
     NSOpts,
@@ -25,6 +31,8 @@ from .backends import (
     PathfinderOpts,
     Target,
     VIOpts,
+    run_auto,
+    run_is,
     run_laplace,
     run_map,
     run_ns,
@@ -32,15 +40,17 @@ from .backends import (
     run_pathfinder,
     run_vi,
 )
-from .backends.registry import BACKENDS, bind, iterations, make_opts, run_backend, run_backend_batch
+from .backends.registry import BACKENDS, bind, bind_stages, iterations, make_opts, run_backend, run_backend_batch
 from .diagnostics import ess_basic, ess_bulk, split_rhat
 from .psis import K_HAT_MAX, psis
 from .status import assess_status, fit_status
 from .result import FitResult
 
 __all__ = [
+    "AutoOpts",
     "BACKENDS",
     "FitResult",
+    "ISOpts",
     "K_HAT_MAX",
     "LaplaceOpts",
     "MAPOpts",
@@ -51,6 +61,7 @@ __all__ = [
     "VIOpts",
     "assess_status",
     "bind",
+    "bind_stages",
     "ess_basic",
     "ess_bulk",
     "fit_status",
@@ -58,7 +69,9 @@ __all__ = [
     "make_opts",
     "psis",
     "run_backend",
+    "run_auto",
     "run_backend_batch",
+    "run_is",
     "run_laplace",
     "run_map",
     "run_ns",

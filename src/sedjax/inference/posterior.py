@@ -16,7 +16,9 @@ Per-galaxy data (a pytree, so batches vmap over it): ``flux``, ``flux_err``, ``m
 ``init_library`` (a :func:`sedjax.inference.library.build_prior_library` dict) for MAP starts.
 
 The target also carries the likelihood as whitened residuals (``residual_fn``: the MAP
-stage's Gauss–Newton) and library starts (``start_fn``), see :func:`make_target`.
+stage's Gauss–Newton), library starts (``start_fn``) and, by default, the same posterior
+with the SFH normalisation integrated out exactly (``collapse``:
+:mod:`sedjax.inference.collapse`), which the sampling backends use; see :func:`make_target`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .backends import Target
+from .collapse import make_collapse
 from .library import make_start_fn
 
 
@@ -81,14 +84,17 @@ def photometric_variance(pred, flux_err, sys_frac: float = 0.0):
     return flux_err**2 + (sys_frac * pred) ** 2
 
 
-def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: int = 10_000, library_seed: int = 0) -> Target:
+def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: int = 10_000, library_seed: int = 0,
+                collapse_amplitude: bool = True) -> Target:
     """Target (log density, likelihood, prior, init, residuals, starts) in u space for ``model``.
 
     ``residual_fn(u, data) -> (r, c)``: ``r_b = m_b (f_b - f̂_b) / σ_b`` and
     ``c = -½ Σ_b m_b ln(2π σ_b²)``, so that ``loglik_fn = -½|r|² + c`` (with ``sys_frac > 0``
     σ depends on the prediction, and so does c). ``start_fn``: the ``library_size`` prior
     library of :mod:`sedjax.inference.library` (built lazily, seed ``library_seed``; None
-    when the redshift is free or ``library_size`` is 0).
+    when the redshift is free or ``library_size`` is 0). ``collapse``: the amplitude-collapsed
+    target of :mod:`sedjax.inference.collapse` when ``collapse_amplitude`` (and the SFH
+    normalisation is free), else None; the registry gives it to the backends that sample.
     """
     spec = model.spec
     z_free = "redshift" in spec.free_params
@@ -123,6 +129,10 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: 
         draw = spec.sample(key)
         return spec.to_unconstrained(draw)
 
+    def loglik_of_pred(pred, data):
+        return gaussian_loglik(pred, data["flux"], data["flux_err"], data["mask"], sys_frac)
+
+    collapse = make_collapse(model, loglik_of_pred, params_of, sys_frac=sys_frac, mode=mode) if collapse_amplitude else None
     return Target(
         logdensity_fn=logdensity_fn,
         init_fn=init_fn,
@@ -130,6 +140,7 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: 
         logprior_fn=logprior_fn,
         residual_fn=residual_fn,
         start_fn=make_start_fn(model, library_size, library_seed),
+        collapse=collapse,
     )
 
 

@@ -46,7 +46,7 @@ QUANTITIES: dict[str, tuple[str, str]] = {
 # quantities spanning decades: drawn on log axes
 LOG_QUANTITIES = frozenset({"sfr_10myr", "sfr_100myr"})
 
-BACKEND_ORDER = ("map", "laplace", "pathfinder", "nuts", "vi", "ns")
+BACKEND_ORDER = ("map", "laplace", "pathfinder", "nuts", "vi", "ns", "is", "auto")
 BACKEND_LABELS = {
     "map": "MAP",
     "laplace": "Laplace",
@@ -54,6 +54,8 @@ BACKEND_LABELS = {
     "nuts": "NUTS",
     "vi": "VI",
     "ns": "Nested sampling",
+    "is": "IS (t proposal)",
+    "auto": "Auto (IS → HMC)",
 }
 # colour-blind-safe (Okabe–Ito) colours, one per backend, the same in every figure
 BACKEND_COLORS = {
@@ -63,8 +65,10 @@ BACKEND_COLORS = {
     "nuts": "#009E73",
     "vi": "#CC79A7",
     "ns": "#0072B2",
+    "is": "#999999",  # grey and wine (Tol's muted scheme): Okabe–Ito has no further safe colour
+    "auto": "#882255",
 }
-BACKEND_MARKERS = {"map": "X", "laplace": "s", "pathfinder": "^", "nuts": "o", "vi": "D", "ns": "v"}
+BACKEND_MARKERS = {"map": "X", "laplace": "s", "pathfinder": "^", "nuts": "o", "vi": "D", "ns": "v", "is": "P", "auto": "*"}
 DEVICE_COLORS = {"cpu": "#0072B2", "gpu": "#D55E00"}
 TRUTH_COLOR = "#D55E00"
 

@@ -5,6 +5,8 @@ See :mod:`sedjax.inference.backends._common` for the contract and
 """
 
 from ._common import Target
+from .auto import AutoOpts, run_auto
+from .importance import ISOpts, run_is
 from .laplace import LaplaceOpts, run_laplace
 from .map import MAPOpts, run_map
 from .ns import NSOpts, run_ns
@@ -26,4 +28,8 @@ __all__ = [
     "run_vi",
     "NSOpts",
     "run_ns",
+    "ISOpts",
+    "run_is",
+    "AutoOpts",
+    "run_auto",
 ]

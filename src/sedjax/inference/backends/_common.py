@@ -19,7 +19,7 @@ takes them as keyword arguments ``loglik_fn(u, data)`` and ``logprior_fn(u, data
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 import jax
 
@@ -39,6 +39,10 @@ class Target(NamedTuple):
       ``c`` with ``loglik_fn = -1/2 |r|^2 + c`` (a least-squares likelihood);
     * ``start_fn(data, k) -> (k, d)``: ``k`` good starting points (e.g. the best-chi2
       entries of a prior library, :mod:`sedjax.inference.library`).
+
+    ``collapse``: the same posterior with the SFH normalisation integrated out
+    (:class:`sedjax.inference.collapse.Collapse`), or None; the registry hands it to the
+    backends marked ``collapsible`` and expands their draws back to the full ``u``.
     """
 
     logdensity_fn: Callable
@@ -47,6 +51,7 @@ class Target(NamedTuple):
     logprior_fn: Optional[Callable] = None
     residual_fn: Optional[Callable] = None
     start_fn: Optional[Callable] = None
+    collapse: Optional[Any] = None
 
 
 def bind_logdensity(logdensity_fn: Callable, data) -> Callable:

@@ -1,4 +1,10 @@
-"""NUTS backend: per-chain Stan-style window adaptation + blackjax.nuts."""
+"""NUTS backend: per-chain Stan-style window adaptation + blackjax.nuts, or the whitened warm-up.
+
+``warmup="window"``: blackjax's window adaptation (step size and mass matrix) per chain from
+prior draws. ``warmup="map"``: the MAP stage (``mode_fn``), the Laplace covariance there as
+the dense metric, chains started from that Gaussian and the step size adapted only
+(:mod:`sedjax.inference.backends.whmc`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,8 @@ from blackjax.adaptation.base import get_filter_adapt_info_fn
 
 from .. import diagnostics as diag
 from ._common import bind_logdensity, init_many
+from .map import MAPOpts
+from .whmc import whitened_nuts
 
 
 @dataclass(frozen=True)
@@ -23,7 +31,9 @@ class NUTSOpts:
     n_samples: kept draws per chain.
     target_accept: dual-averaging target acceptance rate.
     max_num_doublings: NUTS maximum tree depth.
-    dense_mass: adapt a dense (True) or diagonal (False) inverse mass matrix.
+    dense_mass: adapt a dense (True) or diagonal (False) inverse mass matrix (window warm-up).
+    warmup: "window" (Stan-style adaptation from prior draws) or "map" (whitened: Laplace
+      metric at the MAP, step size only; needs the target's MAP stage).
     """
 
     n_chains: int = 4
@@ -32,9 +42,18 @@ class NUTSOpts:
     target_accept: float = 0.8
     max_num_doublings: int = 10
     dense_mass: bool = True
+    warmup: str = "window"
+
+    def __post_init__(self):
+        if self.warmup not in ("window", "map"):
+            raise ValueError(f"NUTSOpts.warmup must be 'window' or 'map', got {self.warmup!r}")
 
 
-def run_nuts(key, logdensity_fn, data, init_fn, opts: NUTSOpts = NUTSOpts()):
+# the MAP stage of the whitened warm-up
+WHITENED_MAP_OPTS = MAPOpts(optimizer="lm", n_starts=2, n_library_starts=4, lm_steps=30)
+
+
+def run_nuts(key, logdensity_fn, data, init_fn, opts: NUTSOpts = NUTSOpts(), *, mode_fn=None):
     """Multi-chain NUTS.
 
     Returns
@@ -49,9 +68,18 @@ def run_nuts(key, logdensity_fn, data, init_fn, opts: NUTSOpts = NUTSOpts()):
       accept_mean (), accept_per_chain (n_chains,);
       step_size (n_chains,): adapted step sizes;
       n_leapfrog_mean (): mean integration steps per draw;
-      n_max_treedepth (): draws that hit ``max_num_doublings``.
+      n_max_treedepth (): draws that hit ``max_num_doublings``;
+      with ``warmup="map"`` also mode (d,), hessian_posdef (), n_leapfrog_warmup_mean ().
     """
     logp = bind_logdensity(logdensity_fn, data)
+    if opts.warmup == "map":
+        if mode_fn is None:
+            raise ValueError("NUTS warmup='map' needs the target's MAP stage (mode_fn)")
+        map_key, key = jax.random.split(key)
+        mode, _, gauss = mode_fn(map_key, data, WHITENED_MAP_OPTS)
+        return whitened_nuts(key, logp, mode, gauss, n_chains=opts.n_chains, n_warmup=opts.n_warmup,
+                             n_samples=opts.n_samples, max_num_doublings=opts.max_num_doublings,
+                             target_accept=opts.target_accept)
     init_key, warm_key, sample_key = jax.random.split(key, 3)
     n = opts.n_chains
     u0 = init_many(init_fn, init_key, n)

@@ -13,10 +13,14 @@ import time
 from typing import Any, Callable, NamedTuple
 
 import jax
+import jax.numpy as jnp
 
-from . import laplace, ns, nuts, pathfinder, vi
+from . import auto, importance, laplace, ns, nuts, pathfinder, vi
 from . import map as map_backend  # (not shadowing the builtin)
 from ._common import Target
+from .gaussian import gaussian_from_cov, gaussian_from_precision, marginal_cov
+from .lm import gauss_newton_precision
+from .map import map_core
 
 
 class Backend(NamedTuple):
@@ -29,7 +33,13 @@ class Backend(NamedTuple):
     iterations : ``(opts) -> int | None``, sequential iterations of one call (None: no fixed count)
     needs_split : the backend takes ``logprior_fn`` / ``loglik_fn`` separately
     extras : optional :class:`Target` fields the backend takes as keywords when the target
-        has them (``residual_fn``, ``logprior_fn``, ``start_fn`` for the MAP stage)
+        has them (``residual_fn``, ``logprior_fn``, ``start_fn`` for the MAP stage), or
+        ``mode_fn``: the MAP stage as a function (:func:`make_mode_fn`)
+    collapsible : the backend samples the amplitude-collapsed target when the target has
+        one (``Target.collapse``): :func:`bind` hands it the collapsed functions and draws
+        the normalisation back per sample (``raw["samples"]`` stays full-dimensional; other
+        u-space outputs such as NUTS' ``chains`` or VI's ``mean``/``cov`` are in the
+        collapsed space, and ``raw["amplitude_collapsed"]`` is True)
     """
 
     run: Callable
@@ -38,10 +48,13 @@ class Backend(NamedTuple):
     iterations: Callable[[Any], int | None]
     needs_split: bool = False
     extras: tuple[str, ...] = ()
+    collapsible: bool = False
+    staged: bool = False
 
 
-def _entry(module, run, opts_cls, needs_split=False, extras=()) -> Backend:
-    return Backend(run, opts_cls, module.status_checks, module.iterations, needs_split, tuple(extras))
+def _entry(module, run, opts_cls, needs_split=False, extras=(), collapsible=False, staged=False) -> Backend:
+    return Backend(run, opts_cls, module.status_checks, module.iterations, needs_split, tuple(extras), collapsible,
+                   staged)
 
 
 _MAP_EXTRAS = ("residual_fn", "logprior_fn", "start_fn")
@@ -50,10 +63,12 @@ _MAP_EXTRAS = ("residual_fn", "logprior_fn", "start_fn")
 BACKENDS: dict[str, Backend] = {
     "map": _entry(map_backend, map_backend.run_map, map_backend.MAPOpts, extras=_MAP_EXTRAS),
     "laplace": _entry(laplace, laplace.run_laplace, laplace.LaplaceOpts, extras=_MAP_EXTRAS),
-    "pathfinder": _entry(pathfinder, pathfinder.run_pathfinder, pathfinder.PathfinderOpts),
-    "nuts": _entry(nuts, nuts.run_nuts, nuts.NUTSOpts),
-    "vi": _entry(vi, vi.run_vi, vi.VIOpts),
-    "ns": _entry(ns, ns.run_ns, ns.NSOpts, needs_split=True),
+    "pathfinder": _entry(pathfinder, pathfinder.run_pathfinder, pathfinder.PathfinderOpts, collapsible=True),
+    "nuts": _entry(nuts, nuts.run_nuts, nuts.NUTSOpts, extras=("mode_fn",), collapsible=True),
+    "vi": _entry(vi, vi.run_vi, vi.VIOpts, collapsible=True),
+    "ns": _entry(ns, ns.run_ns, ns.NSOpts, needs_split=True, collapsible=True),
+    "is": _entry(importance, importance.run_is, importance.ISOpts, extras=("mode_fn",), collapsible=True),
+    "auto": _entry(auto, auto.run_auto, auto.AutoOpts, extras=("mode_fn",), collapsible=True, staged=True),
 }
 
 # backends that need the prior and the likelihood separately
@@ -78,25 +93,117 @@ def iterations(name: str, opts) -> int | None:
     return None if it is None else int(it)
 
 
+def make_mode_fn(target: Target, collapse=None) -> Callable:
+    """``mode_fn(key, data, map_opts) -> (mode, map_loss, gaussian)``: the MAP stage.
+
+    :func:`~sedjax.inference.backends.map.map_core` on the full target (LM with its residuals
+    and library starts) and the Gauss–Newton curvature there
+    (:func:`~sedjax.inference.backends.lm.gauss_newton_precision`: ``J^T J`` + the prior's
+    Hessian, no Hessian of the forward model); ``gaussian``: its Gaussian
+    (:func:`~sedjax.inference.backends.gaussian.gaussian_from_precision`). With ``collapse``
+    the mode is projected and the Gaussian is the marginal without the normalisation.
+    """
+    def mode_fn(key, data, map_opts):
+        r = map_core(key, target.logdensity_fn, data, target.init_fn, map_opts, residual_fn=target.residual_fn,
+                     logprior_fn=target.logprior_fn, start_fn=target.start_fn)
+        h = gauss_newton_precision(r["mode"], data, target.logdensity_fn, target.residual_fn, target.logprior_fn)
+        g = gaussian_from_precision(h)
+        if collapse is None:
+            return r["mode"], r["loss"], g
+        g_shape = gaussian_from_cov(marginal_cov(g["cov"], collapse.index))
+        g_shape["hessian_posdef"] = g["hessian_posdef"]
+        return collapse.project_fn(r["mode"]), r["loss"], g_shape
+
+    return mode_fn
+
+
+# the key of the normalisation draws of a collapsed fit: fold_in(fit key, AMPLITUDE_KEY)
+AMPLITUDE_KEY = 0x616D70
+
+
 def bind(name: str, target: Target, opts=None, **overrides) -> Callable:
-    """``fn(key, data) -> dict``: the backend with target and opts bound (not jitted)."""
+    """``fn(key, data) -> dict``: the backend with target and opts bound (not jitted).
+
+    A ``collapsible`` backend runs on ``target.collapse`` when there is one; its draws are
+    then expanded to the full ``u`` with the normalisation drawn from its exact conditional
+    (key ``fold_in(key, AMPLITUDE_KEY)``).
+    """
     opts = make_opts(name, opts, **overrides)
-    run = BACKENDS[name].run
+    entry = BACKENDS[name]
+    collapse = target.collapse if entry.collapsible else None
+    space = target if collapse is None else collapse
     kwargs: dict[str, Any] = dict(
-        logdensity_fn=target.logdensity_fn, init_fn=target.init_fn, opts=opts
+        logdensity_fn=space.logdensity_fn, init_fn=space.init_fn, opts=opts
     )
     if name in NEEDS_SPLIT:
-        if target.logprior_fn is None:
+        if space.logprior_fn is None:
             raise ValueError(f"backend {name!r} needs target.logprior_fn")
-        kwargs.update(logprior_fn=target.logprior_fn, loglik_fn=target.loglik_fn)
-    for field in BACKENDS[name].extras:
-        if getattr(target, field) is not None:
+        kwargs.update(logprior_fn=space.logprior_fn, loglik_fn=space.loglik_fn)
+    for field in entry.extras:
+        if field == "mode_fn":
+            kwargs["mode_fn"] = make_mode_fn(target, collapse)
+        elif getattr(target, field) is not None:
             kwargs[field] = getattr(target, field)
+    run = entry.run
+    finish = _finisher(collapse)
 
     def fn(key, data):
-        return run(key, data=data, **kwargs)
+        return finish(key, run(key, data=data, **kwargs), data)
 
     return fn
+
+
+def _finisher(collapse) -> Callable:
+    """``finish(key, raw, data)``: a collapsed fit's draws expanded to the full ``u``."""
+    if collapse is None:
+        return lambda key, raw, data: raw
+
+    def finish(key, raw, data):
+        raw = dict(raw)
+        raw["samples"] = collapse.expand_fn(jax.random.fold_in(key, AMPLITUDE_KEY), raw["samples"], data)
+        raw["amplitude_collapsed"] = jnp.asarray(True)
+        return raw
+
+    return finish
+
+
+class Stages(NamedTuple):
+    """A staged backend's pieces for a batch driver (:func:`bind_stages`)."""
+
+    first: Callable  # (key, data) -> stage-1 dict (with "is_accepted", "mode" and "cov")
+    second: Callable  # (key, data, mode, cov) -> stage-2 dict
+    filler: Callable  # (key, data, mode, cov) -> stage-2 dict of NaN / -1 / False (same shapes)
+    final: Callable  # (key, data, first, second) -> raw (merged, expanded)
+
+
+def bind_stages(name: str, target: Target, opts=None, **overrides) -> Stages:
+    """The ``auto`` backend in pieces, so a batch runs stage 2 on the galaxies stage 1 rejected only.
+
+    ``final(key, data, a, second(key, data, a["mode"], a["cov"]))`` with ``a = first(key, data)`` equals ``bind(name, ...)(key, data)``
+    for a galaxy stage 1 rejected (with ``filler`` in place of ``second`` for one it accepted).
+    """
+    entry = BACKENDS[name]
+    if not entry.staged:
+        raise ValueError(f"backend {name!r} is not staged")
+    opts = make_opts(name, opts, **overrides)
+    collapse = target.collapse if entry.collapsible else None
+    space = target if collapse is None else collapse
+    mode_fn = make_mode_fn(target, collapse)
+    finish = _finisher(collapse)
+
+    def first(key, data):
+        return auto.stage_is(key, space.logdensity_fn, data, space.init_fn, opts, mode_fn=mode_fn)
+
+    def second(key, data, mode, cov):
+        return auto.stage_hmc(key, space.logdensity_fn, data, mode, cov, opts)
+
+    def filler(key, data, mode, cov):
+        return auto.hmc_filler(jax.eval_shape(second, key, data, mode, cov))
+
+    def final(key, data, a, h):
+        return finish(key, auto.merge(a, h), data)
+
+    return Stages(first, second, filler, final)
 
 
 def _compile_and_run(fn, *args):

@@ -1,0 +1,150 @@
+"""The catalogue strategy ("auto"): MAP → importance-sampling triage → whitened HMC for the rest.
+
+Per galaxy (key split once: ``k_is, k_hmc = split(key)``):
+
+1. :func:`stage_is`: the ``is`` backend (:mod:`.importance`: LM MAP, Newton, multivariate-t
+   proposal, PSIS). Accepted (k̂ < ``k_max`` and PSIS ESS ≥ ``min_ess``): done, ``path = 0``.
+2. :func:`stage_hmc`, only for galaxies IS did not accept: whitened NUTS (:mod:`.whmc`) from
+   IS's mode, ``n_chains`` chains of ``n_samples / n_chains`` draws, ``path = 1``; it
+   converged when split R-hat ≤ ``rhat_max`` and bulk ESS ≥ ``min_ess`` (over the sampled
+   coordinates), else the galaxy fails with that reason.
+
+:func:`merge` gives every galaxy the same keys whichever path it took (the other path's
+entries NaN, −1 or False). A single fit runs stage 2 under ``lax.cond`` (skipped when IS
+accepts); a batch (:class:`sedjax.fitting.program.BatchProgram`) runs stage 1 on the whole
+chunk and stage 2 on the rejected galaxies only, with the same keys, so batched == per galaxy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import nuts as nuts_backend
+from ._common import bind_logdensity
+from .gaussian import gaussian_from_cov
+from .importance import ISOpts, run_is
+from .whmc import whitened_nuts
+from sedjax.inference.psis import K_HAT_MAX
+
+
+@dataclass(frozen=True)
+class AutoOpts:
+    """Options for the ``auto`` backend.
+
+    n_samples: draws per galaxy on either path (HMC: ``n_chains`` × ``n_samples / n_chains``).
+    n_draws, df, scale, n_newton, min_ess, k_max, n_starts, n_library_starts, lm_steps: the IS
+      stage (:class:`~sedjax.inference.backends.importance.ISOpts`); ``min_ess`` is also the
+      HMC stage's bulk-ESS threshold.
+    n_chains, n_warmup, max_num_doublings, target_accept: the whitened HMC stage.
+    rhat_max: the HMC stage's convergence threshold on split R-hat.
+    """
+
+    n_samples: int = 1000
+    n_draws: int = 4000
+    df: float = 5.0
+    scale: float = 1.0
+    n_newton: int = 0
+    min_ess: float = 400.0
+    k_max: float = K_HAT_MAX
+    n_starts: int = 2
+    n_library_starts: int = 4
+    lm_steps: int = 30
+    n_chains: int = 4
+    n_warmup: int = 150
+    max_num_doublings: int = 6
+    target_accept: float = 0.8
+    rhat_max: float = 1.01
+
+    def __post_init__(self):
+        if self.n_samples % self.n_chains:
+            raise ValueError(f"AutoOpts.n_samples ({self.n_samples}) must be a multiple of n_chains ({self.n_chains})")
+
+    def is_opts(self) -> ISOpts:
+        return ISOpts(n_draws=self.n_draws, n_samples=self.n_samples, df=self.df, scale=self.scale,
+                      n_newton=self.n_newton, min_ess=self.min_ess, k_max=self.k_max, n_starts=self.n_starts,
+                      n_library_starts=self.n_library_starts, lm_steps=self.lm_steps)
+
+
+# the HMC stage's outputs (NaN / -1 / False on the IS path)
+HMC_KEYS = ("rhat", "ess_bulk", "rhat_max", "ess_bulk_min", "n_divergent", "n_transitions", "accept_mean",
+            "accept_per_chain", "step_size", "n_leapfrog_mean", "n_leapfrog_warmup_mean", "n_max_treedepth",
+            "hmc_converged")
+
+
+def stage_is(key, logdensity_fn, data, init_fn, opts: AutoOpts, *, mode_fn):
+    """Stage 1 (IS triage) of one galaxy."""
+    k_is, _ = jax.random.split(key)
+    return run_is(k_is, logdensity_fn, data, init_fn, opts.is_opts(), mode_fn=mode_fn)
+
+
+def stage_hmc(key, logdensity_fn, data, mode, cov, opts: AutoOpts):
+    """Stage 2 (whitened NUTS from IS's ``mode`` and Gaussian ``cov``) of one galaxy."""
+    _, k_hmc = jax.random.split(key)
+    out = whitened_nuts(k_hmc, bind_logdensity(logdensity_fn, data), mode, gaussian_from_cov(cov),
+                        n_chains=opts.n_chains, n_warmup=opts.n_warmup, n_samples=opts.n_samples // opts.n_chains,
+                        max_num_doublings=opts.max_num_doublings, target_accept=opts.target_accept)
+    out["hmc_converged"] = (out["rhat_max"] <= opts.rhat_max) & (out["ess_bulk_min"] >= opts.min_ess)
+    return {k: out[k] for k in ("samples", "logdensity") + HMC_KEYS}
+
+
+def hmc_filler(shapes):
+    """The HMC stage's outputs for a galaxy that did not run it (``shapes``: jax.eval_shape of it)."""
+    def fill(s):
+        if s.dtype == jnp.bool_:
+            return jnp.zeros(s.shape, s.dtype)
+        if jnp.issubdtype(s.dtype, jnp.integer):
+            return jnp.full(s.shape, -1, s.dtype)
+        return jnp.full(s.shape, jnp.nan, s.dtype)
+
+    return jax.tree_util.tree_map(fill, shapes)
+
+
+def merge(is_out, hmc_out):
+    """One galaxy's result: IS's draws when accepted, else HMC's; both stages' diagnostics."""
+    acc = is_out["is_accepted"]
+    out = dict(is_out)
+    out.update({k: hmc_out[k] for k in HMC_KEYS})
+    out["samples"] = jnp.where(acc, is_out["samples"], hmc_out["samples"])
+    out["logdensity"] = jnp.where(acc, is_out["logdensity"], hmc_out["logdensity"])
+    out["path"] = jnp.where(acc, 0, 1)
+    return out
+
+
+def run_auto(key, logdensity_fn, data, init_fn, opts: AutoOpts = AutoOpts(), *, mode_fn):
+    """One galaxy through both stages (stage 2 under ``lax.cond``: skipped when IS accepts).
+
+    Returns the IS keys (:func:`~sedjax.inference.backends.importance.run_is`), the HMC
+    keys :data:`HMC_KEYS` and ``path`` (0: IS, 1: HMC).
+    """
+    a = stage_is(key, logdensity_fn, data, init_fn, opts, mode_fn=mode_fn)
+
+    def hmc():
+        return stage_hmc(key, logdensity_fn, data, a["mode"], a["cov"], opts)
+
+    h = jax.lax.cond(a["is_accepted"], lambda: hmc_filler(jax.eval_shape(hmc)), hmc)
+    return merge(a, h)
+
+
+# ----------------------------------------------------------------- registry hooks
+def status_checks(d, *, rhat_max: float | None = None, max_divergence_frac: float | None = None, **limits):
+    """IS path: ok (IS accepted it). HMC path: fails unless converged (R-hat and ESS at the
+    options' thresholds), plus NUTS's own checks (zero acceptance, divergences)."""
+    path = int(np.asarray(d.get("path", 0)))
+    if path == 0:
+        return [], []
+    fails, warns = nuts_backend.status_checks(d, max_divergence_frac=max_divergence_frac)
+    if "hmc_converged" in d and not bool(np.asarray(d["hmc_converged"])):
+        fails.append(f"HMC not converged: R-hat {float(np.asarray(d['rhat_max'])):.3f}, "
+                     f"bulk ESS {float(np.asarray(d['ess_bulk_min'])):.0f}")
+    k = float(np.asarray(d.get("k_hat", np.nan)))
+    warns.append(f"IS rejected (k-hat {k:.2f}, ESS {float(np.asarray(d.get('psis_ess', np.nan))):.0f}): HMC path")
+    return fails, warns
+
+
+def iterations(opts: AutoOpts) -> int | None:
+    """No fixed count (the HMC stage runs for some galaxies only)."""
+    return None
