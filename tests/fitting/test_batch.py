@@ -60,6 +60,7 @@ OPTS = {
 }
 TOL = {"map": 1e-4, "laplace": 1e-4, "pathfinder": 1e-8, "nuts": 1e-8, "vi": 1e-8, "ns": 1e-8, "is": 1e-4, "auto": 1e-4}
 ALL = list(OPTS)
+RANK_DIAGNOSTICS = {"rhat", "ess_bulk", "rhat_max", "ess_bulk_min"}
 
 
 # ------------------------------------------------------------------ fixtures
@@ -173,6 +174,10 @@ def test_batch_equals_single(backend, default_model, mock, tmp_path):
         for k, v in single.diagnostics.items():
             got = np.asarray(results[i].diagnostics[k])
             assert got.shape == np.shape(v), (backend, k)
+            # rank-normalised R-hat / ESS jump where draws tie (a stuck chain repeats a position):
+            # round-off (~1e-11 here) reorders the tied ranks; the draws themselves are compared above
+            if k in RANK_DIAGNOSTICS:
+                continue
             if TOL[backend] <= 1e-8 and got.dtype.kind == "f":
                 np.testing.assert_allclose(got, v, rtol=1e-6, atol=1e-8, err_msg=f"{backend} {k}")
 
