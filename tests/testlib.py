@@ -1,4 +1,4 @@
-"""Shared test helpers (not fixtures): the default bands and parameter spec.
+"""Shared test helpers (not fixtures): the default bands and parameter spec, benchmark defaults, a workflow copy.
 
 Imported as ``from testlib import ...``: pytest puts tests/ on sys.path (rootdir conftest).
 Kept out of conftest.py because tests/bench and tests/workflow have conftest.py files of
@@ -24,6 +24,17 @@ def default_spec(**overrides):
     )
     kw.update(overrides)
     return Parameters(mean_sfh_type="dpl", **kw)
+
+
+def posterior_bench_defaults() -> dict:
+    """benchmarks.posterior's defaults (params, truth, bagpipes, ...) as config/schema.yaml states them."""
+    from pathlib import Path
+
+    import yaml
+
+    schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "schema.yaml").read_text())
+    block = schema["properties"]["benchmarks"]["properties"]["posterior"]["properties"]
+    return {k: v.get("default") for k, v in block.items()}
 
 
 def workflow_copy(repo, dest, config: dict, ssp_dir=None, data_dirs=()):
