@@ -9,7 +9,7 @@ import pandas as pd
 
 from sedjax.io.provenance import git_commit, utc_now
 from sedjax.io.runtime import setup_logging
-from sedjax.plotting.io import load_batch, load_by_device
+from sedjax.plotting.io import load_batch, load_by_device, load_json
 from sedjax.plotting.real_data import real_data_section
 from sedjax.plotting.report import build_sections, render_html, render_markdown, summary_preamble, write_text
 
@@ -23,6 +23,7 @@ sections = build_sections(
     figures=[f for f in figures if truths or "/catalogue_" not in f],
     bench_summaries=load_by_device(smk.input.bench),
     sampler=load_by_device(smk.input.sampler),
+    posterior=load_json(smk.input.posterior[0]) if smk.input.posterior else None,
     single=pd.read_parquet(smk.input.single),
     batch=batch if truths else None,
     throughput=throughput if truths else None,

@@ -1,4 +1,4 @@
-"""Shared test helpers (not fixtures): the default bands and parameter spec.
+"""Shared test helpers (not fixtures): default bands and spec, benchmark defaults, a PNG check, a workflow copy.
 
 Imported as ``from testlib import ...``: pytest puts tests/ on sys.path (rootdir conftest).
 Kept out of conftest.py because tests/bench and tests/workflow have conftest.py files of
@@ -24,6 +24,31 @@ def default_spec(**overrides):
     )
     kw.update(overrides)
     return Parameters(mean_sfh_type="dpl", **kw)
+
+
+def posterior_bench_defaults() -> dict:
+    """benchmarks.posterior's defaults (params, truth, bagpipes, ...) as config/schema.yaml states them."""
+    from pathlib import Path
+
+    import yaml
+
+    schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "schema.yaml").read_text())
+    block = schema["properties"]["benchmarks"]["properties"]["posterior"]["properties"]
+    return {k: v.get("default") for k, v in block.items()}
+
+
+def assert_png(path):
+    """A PNG that exists, is not tiny and is not a single flat colour."""
+    import numpy as np
+    from PIL import Image
+
+    assert path.exists(), path
+    assert path.stat().st_size > 5000, f"{path} is only {path.stat().st_size} bytes"
+    with Image.open(path) as im:
+        assert im.format == "PNG"
+        arr = np.asarray(im.convert("RGB"))
+    assert arr.shape[0] > 200 and arr.shape[1] > 200
+    assert len(np.unique(arr.reshape(-1, 3), axis=0)) > 10
 
 
 def workflow_copy(repo, dest, config: dict, ssp_dir=None, data_dirs=()):

@@ -34,6 +34,14 @@ def test_default_config_passes():
      ["model.bands", "looks like a path"]),
     (lambda c: c["mock"].__setitem__("redshift", {"uniform": [0.0, 30.0]}),
      ["mock.redshift", "'redshift'", "physical domain"]),
+    (lambda c: c.setdefault("benchmarks", {}).__setitem__("posterior", {
+        "params": {"sfh_log_mass_formed": {"uniform": [7.0, 13.0]}, "dust_tau_dif": 0.3}, "truth": {}}),
+     ["benchmarks.posterior.params", "'dust_tau_dif'"]),
+    (lambda c: c.setdefault("benchmarks", {}).__setitem__("posterior", {
+        "params": {"sfh_log_mass_formed": {"uniform": [7.0, 13.0]}, "sfh_dpl_alpha": {"uniform": [1.0, 10.0]},
+                   "sfh_dpl_beta": 3.0, "sfh_dpl_tau_gyr": 5.0, "met_logzsol": 0.0, "redshift": 0.1},
+        "truth": {"sfh_log_mass_formed": 10.0, "sfh_dpl_beta": 3.0}}),
+     ["benchmarks.posterior.truth", "missing ['sfh_dpl_alpha']", "not free ['sfh_dpl_beta']"]),
 ])
 def test_bad_model_config_names_the_key(change, words):
     cfg = copy.deepcopy(_config())

@@ -10,6 +10,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from testlib import assert_png
 
 from sedjax.io.jsonio import write_json
 from sedjax.analysis.gradfield import finite_difference_grad, grad_field_grid, load_grad_field, save_grad_field
@@ -47,19 +48,6 @@ DERIVED = {
     "sfr_100myr": (1e-3, 30.0),
     "mass_weighted_age_gyr": (0.5, 12.0),
 }
-
-
-def assert_png(path):
-    """A PNG that exists, is not tiny and is not a single flat colour."""
-    from PIL import Image
-
-    assert path.exists(), path
-    assert path.stat().st_size > 5000, f"{path} is only {path.stat().st_size} bytes"
-    with Image.open(path) as im:
-        assert im.format == "PNG"
-        arr = np.asarray(im.convert("RGB"))
-    assert arr.shape[0] > 200 and arr.shape[1] > 200
-    assert len(np.unique(arr.reshape(-1, 3), axis=0)) > 10
 
 
 def _stats(t, rng):

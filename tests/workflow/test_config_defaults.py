@@ -82,6 +82,20 @@ def test_common_smk_helpers_on_the_repo_config(repo_config):
     assert summary["nebular"] is True and summary["ssp"] == "bc03_miles_kroupa_wNE_logU-2.5"
 
 
+def test_posterior_benchmark_is_on_request_unless_enabled():
+    smk = load_common_smk(validated(MINIMAL))
+    cfg = smk["posterior_cfg"]()
+    assert cfg["backends"] == ["nuts", "map", "laplace", "pathfinder", "vi", "ns"] and cfg["reference"] == "nuts"
+    assert smk["posterior_outputs"]() == []
+    assert not [f for f in smk["final_outputs"]() if "posterior_" in f]
+    smk = load_common_smk(validated({**MINIMAL, "backends": ["map", "vi"],
+                                     "benchmarks": {"posterior": {"enabled": True, "reference": "vi"}}}))
+    assert smk["posterior_cfg"]()["backends"] == ["vi", "map"]
+    figures = ["results/figures/posterior_time.png", "results/figures/posterior_overlay.png"]
+    assert set(figures) <= set(smk["final_outputs"]())
+    assert smk["posterior_outputs"]() == ["results/benchmarks/cpu/posterior.json", *figures]
+
+
 @pytest.mark.timeout(300)
 def test_dry_run_with_a_config_without_optional_blocks(tmp_path):
     """`snakemake -n` on a copy of the workflow whose config/config.yaml omits batch, figures,

@@ -164,6 +164,24 @@ def sampler_cfg():
     return {**config["benchmarks"]["sampler"], "backends": sampler_backends()}
 
 
+# ------------------------------------------------------------------ posterior benchmark
+def posterior_cfg():
+    """benchmarks.posterior with its backend list resolved: its own, or (null) the reference + every
+    configured backend."""
+    cfg = config["benchmarks"]["posterior"]
+    ref = cfg["reference"]
+    return {**cfg, "backends": cfg["backends"] or [ref] + [b for b in config["backends"] if b != ref]}
+
+
+def posterior_outputs():
+    """bench_posterior's record and figures, for rule all and the report when benchmarks.posterior.enabled
+    (otherwise the rule runs on request only)."""
+    if not config["benchmarks"]["posterior"]["enabled"]:
+        return []
+    return ["results/benchmarks/cpu/posterior.json", "results/figures/posterior_time.png",
+            "results/figures/posterior_overlay.png"]
+
+
 # ------------------------------------------------------------------ figures and report
 def free_param_names():
     """Free parameters of the model config (a prior, not a number or {fixed: x})."""
@@ -172,8 +190,9 @@ def free_param_names():
 
 def figure_outputs():
     """Every figure (PNG) that the all and report rules build for the current config. Benchmark
-    figures when benchmarks.devices is not empty; the gradient field, recovery and calibration
-    figures when the catalogue has truths (a mock); the real-data figures for a file catalogue."""
+    figures when benchmarks.devices is not empty (the posterior benchmark's when it is enabled); the
+    gradient field, recovery and calibration figures when the catalogue has truths (a mock); the
+    real-data figures for a file catalogue."""
     ids = single_ids()
     bench = ["results/figures/jit_speedup.png", "results/figures/vmap_throughput.png",
              "results/figures/sampler_compile.png"]
@@ -186,6 +205,7 @@ def figure_outputs():
     real = expand("results/figures/catalogue_{backend}.png", backend=batch_backends())
     return [
         *(bench if bench_devices() else []),
+        *[f for f in posterior_outputs() if f.endswith(".png")],
         *expand("results/figures/corner_{backend}_{id}.png", backend=config["backends"], id=ids),
         *expand("results/figures/corner_all_{id}.png", id=ids),
         *expand("results/figures/sed_{id}.png", id=ids),

@@ -102,6 +102,54 @@ rule plot_sampler_compile:
         "../../scripts/plot_sampler_compile.py"
 
 
+rule plot_posterior_time:
+    """Time to a posterior on one galaxy: cold/warm per backend against bagpipes + nautilus (bench_posterior)."""
+    input:
+        record="results/benchmarks/cpu/posterior.json",
+    output:
+        png=report(
+            "results/figures/posterior_time.png",
+            caption="../report/posterior_time.rst",
+            category="Benchmarks",
+            subcategory="Inference",
+        ),
+        pdf="results/figures/posterior_time.pdf",
+    log:
+        "logs/figures/posterior_time.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV_CPU
+    script:
+        "../../scripts/plot_posterior_time.py"
+
+
+rule plot_posterior_overlay:
+    """The reference backend's 1-D marginals over bagpipes + nautilus' on the same galaxy (bench_posterior)."""
+    input:
+        samples="results/benchmarks/cpu/posterior_samples.h5",
+    output:
+        png=report(
+            "results/figures/posterior_overlay.png",
+            caption="../report/posterior_overlay.rst",
+            category="Benchmarks",
+            subcategory="Inference",
+        ),
+        pdf="results/figures/posterior_overlay.pdf",
+    log:
+        "logs/figures/posterior_overlay.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV_CPU
+    script:
+        "../../scripts/plot_posterior_overlay.py"
+
+
 rule plot_grad_field:
     """Filled contours of the log-likelihood slice, gradient arrows, truth marked."""
     input:

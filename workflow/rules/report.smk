@@ -5,11 +5,13 @@
 
 
 rule report:
-    """Key tables (benchmark ratios, sampler cold/warm, backend throughput and coverage, recovery scatter) + figure links."""
+    """Key tables (benchmark ratios, sampler cold/warm, time to a posterior vs bagpipes when enabled, backend
+    throughput and coverage, recovery scatter) + figure links."""
     input:
         figures=figure_outputs(),
         bench=expand("results/benchmarks/{device}/summary.json", device=bench_devices()),
         sampler=expand("results/benchmarks/{device}/sampler.json", device=bench_devices()),
+        posterior=[f for f in posterior_outputs() if f.endswith(".json")],
         single="results/fits/single/summary.parquet",
         batch=expand("results/fits/batch/{backend}.parquet", backend=batch_backends()),
         throughput=expand("results/fits/batch/{backend}_throughput.json", backend=batch_backends()),

@@ -72,7 +72,8 @@ def write_bagpipes_filters(model, directory) -> list[str]:
     return paths
 
 
-def _import_bagpipes():
+def import_bagpipes():
+    """``(bagpipes module, what its import printed)``: bagpipes prints while it loads its grids."""
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
         import bagpipes
@@ -108,7 +109,7 @@ def bench_peer(model, params=None, repeats: int = 20, tmp_dir=None) -> dict:
     try:
         comps = bagpipes_components(model, params)
         out["bagpipes_components"] = comps
-        bagpipes, import_log = _import_bagpipes()
+        bagpipes, import_log = import_bagpipes()
         out["bagpipes_version"] = getattr(bagpipes, "__version__", None)
         out["bagpipes_import_output"] = import_log[-2000:]
         filt_list = write_bagpipes_filters(model, tmp)

@@ -8,8 +8,7 @@ costs without re-compilation (the batch fits amortise the compile the same way).
 
 For NUTS the warm time is also given per iteration: ``warm / (n_warmup + n_samples)``
 (all chains advance in parallel under ``vmap``), and per gradient evaluation from the
-mean number of leapfrog steps. Times use :mod:`sedjax.bench.timing` helpers
-(``time_first_call``, ``time_call``) and the result carries
+mean number of leapfrog steps. Times use :func:`sedjax.bench.timing.cold_warm` and the result carries
 :func:`sedjax.bench.record.provenance`. Nothing here asserts on timings.
 """
 
@@ -21,7 +20,7 @@ import jax
 import numpy as np
 
 from sedjax.bench.record import cache_state, error_record, provenance
-from sedjax.bench.timing import time_call, time_first_call
+from sedjax.bench.timing import cold_warm
 from sedjax.inference import FitResult, bind, iterations, make_opts
 from sedjax.inference.posterior import make_data, make_target
 
@@ -42,29 +41,15 @@ def bench_backend(name: str, target, data, opts, key, warm_repeats: int = 3, par
     """Cold and warm timings of one backend on one galaxy (see the module docstring).
 
     Returns a dict with ``lower_s``, ``compile_s``, ``first_run_s``, ``cold_s`` (their
-    sum), ``warm`` (``time_call`` statistics: ``median_s``, ``iqr_s``, ``min_s``,
+    sum), ``warm`` (statistics of the warm calls: ``median_s``, ``iqr_s``, ``min_s``,
     ``n``), ``cold_over_warm``, ``iterations`` and ``ms_per_iteration`` (where the
     backend has a fixed iteration count), ``status``/``reason`` of the first run and
     the options used.
     """
-    fn = bind(name, target, opts)
     k_cold, k_warm = jax.random.split(key)
-    t0 = time.perf_counter()
-    lowered = jax.jit(fn).lower(k_cold, data)
-    t1 = time.perf_counter()
-    compiled = lowered.compile()
-    t2 = time.perf_counter()
-    first_run = time_first_call(compiled, k_cold, data)
-    raw = jax.device_get(compiled(k_cold, data))
-    warm = time_call(compiled, k_warm, data, repeats=warm_repeats, warmup=0)
-    out = {
-        "lower_s": t1 - t0,
-        "compile_s": t2 - t1,
-        "first_run_s": first_run,
-        "cold_s": (t1 - t0) + (t2 - t1) + first_run,
-        "warm": warm,
-        "options": _options_dict(opts),
-    }
+    timings, raw = cold_warm(bind(name, target, opts), (k_cold, data), [(k_warm, data)] * int(warm_repeats))
+    warm = timings["warm"]
+    out = {**timings, "options": _options_dict(opts)}
     out["cold_over_warm"] = out["cold_s"] / warm["median_s"] if warm["median_s"] > 0 else None
     it = iterations(name, opts)  # the registry's count of sequential iterations per call
     if it is not None:

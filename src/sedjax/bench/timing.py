@@ -14,6 +14,8 @@ Conventions
   Compile times depend on the persistent compilation cache:
   :func:`sedjax.bench.record.cache_state` records whether it was disabled, cold or warm
   when the measurement started.
+* "cold" / "warm" (:func:`cold_warm`): lower + compile + first run of a program, then
+  further runs of the same compiled program (same shapes, new arguments).
 * ratios are ``slower / faster`` as named: ``numpy_over_jit = t_numpy / t_jit``.
 
 Nothing here asserts on timings; callers record what was measured.
@@ -95,6 +97,38 @@ def compile_times(make_fn, *args, return_fn: bool = False):
     first = time_first_call(fresh, *args)
     out = {"lower_s": t1 - t0, "compile_s": t2 - t1, "first_call_s": first}
     return (out, fresh) if return_fn else out
+
+
+def cold_warm(fn, cold_args: tuple, warm_args: list[tuple]) -> tuple[dict, object]:
+    """Cold and warm wall times of ``jax.jit(fn)``, and the cold call's output.
+
+    Cold: ``lower`` (trace + lower), ``compile`` (XLA) and the first run of the compiled
+    program on ``cold_args``; warm: one run of the same compiled program per tuple of
+    ``warm_args`` (same shapes, e.g. fresh PRNG keys), no compilation.
+
+    Returns
+    -------
+    (dict with ``lower_s``, ``compile_s``, ``first_run_s``, ``cold_s`` (their sum) and
+    ``warm`` (:func:`time_call`-style statistics over the warm runs), the cold run's
+    output fetched to the host)
+    """
+    if not warm_args:
+        raise ValueError("cold_warm needs at least one tuple of warm arguments")
+    t0 = time.perf_counter()
+    lowered = jax.jit(fn).lower(*cold_args)
+    t1 = time.perf_counter()
+    compiled = lowered.compile()
+    t2 = time.perf_counter()
+    out = block(compiled(*cold_args))
+    t3 = time.perf_counter()
+    times = []
+    for args in warm_args:
+        t = time.perf_counter()
+        block(compiled(*args))
+        times.append(time.perf_counter() - t)
+    timings = {"lower_s": t1 - t0, "compile_s": t2 - t1, "first_run_s": t3 - t2, "cold_s": t3 - t0,
+               "warm": _stats(times)}
+    return timings, jax.device_get(out)
 
 
 def ratio(a, b):

@@ -8,7 +8,9 @@ model's own names and values, which would otherwise fail ~15 s into the first jo
   (redshift 0, a negative optical depth, …: :mod:`sedjax.model.domains`);
 * ``model.bands``: a band that is not a known filter (with the closest names) or that
   looks like a path;
-* ``mock.redshift``: a per-galaxy redshift prior outside the redshift domain.
+* ``mock.redshift``: a per-galaxy redshift prior outside the redshift domain;
+* ``benchmarks.posterior``: its ``params`` as for ``model.params`` (dpl SFH), and a ``truth``
+  value for each of their free parameters, none for another name.
 
 Every message starts with the config key to fix. Nothing here reads files or builds a model.
 """
@@ -47,3 +49,14 @@ def check_config(config: dict) -> None:
             check_domain("redshift", prior_from_config("redshift", mock_z))
         except ValueError as e:
             raise ConfigError(f"config mock.redshift: {e}") from None
+    posterior = (config.get("benchmarks") or {}).get("posterior")
+    if posterior and posterior.get("params"):
+        try:
+            spec = Parameters.from_config({"sfh": "dpl", "params": dict(posterior["params"])})
+        except (ValueError, TypeError) as e:
+            raise ConfigError(f"config benchmarks.posterior.params: {e}") from None
+        truth = set(posterior.get("truth") or {})
+        missing, extra = sorted(set(spec.free_params) - truth), sorted(truth - set(spec.free_params))
+        if missing or extra:
+            raise ConfigError(f"config benchmarks.posterior.truth: give a value for each free parameter of its params; "
+                              f"missing {missing}, not free {extra}")

@@ -12,6 +12,7 @@ module                 figures
                        :func:`plot_sampler_compile`
 ``gradfield``          :func:`plot_grad_field`
 ``posterior``          :func:`plot_corner`, :func:`plot_corner_all`, :func:`plot_sed`
+``posterior_bench``    :func:`plot_posterior_time`, :func:`plot_posterior_overlay` (vs bagpipes)
 ``recovery``           :func:`plot_recovery` (+ :func:`recovery_stats`)
 ``calibration``        :func:`plot_calibration`, :func:`plot_backend_comparison`
 ``real_data``          :func:`~sedjax.plotting.real_data.plot_catalogue` (file catalogues)
@@ -24,6 +25,7 @@ from sedjax.plotting.benchmarks import plot_jit_speedup, plot_sampler_compile, p
 from sedjax.plotting.calibration import backend_metrics, plot_backend_comparison, plot_calibration
 from sedjax.plotting.gradfield import plot_grad_field
 from sedjax.plotting.posterior import plot_corner, plot_corner_all, plot_sed
+from sedjax.plotting.posterior_bench import plot_posterior_overlay, plot_posterior_time
 from sedjax.plotting.recovery import plot_recovery, recovery_stats
 
 __all__ = [
@@ -34,6 +36,8 @@ __all__ = [
     "plot_corner_all",
     "plot_grad_field",
     "plot_jit_speedup",
+    "plot_posterior_overlay",
+    "plot_posterior_time",
     "plot_recovery",
     "plot_sampler_compile",
     "plot_sed",

@@ -104,6 +104,56 @@ def sampler_section(sampler: dict, figures, out_dir) -> dict:
             "figures": _figs(figures, out_dir, r"^sampler_compile\.png$")}
 
 
+def posterior_section(record: dict | None, figures, out_dir) -> dict:
+    """Time to a posterior per backend against bagpipes + nautilus (``results/benchmarks/cpu/posterior.json``)."""
+    tables, text = [], []
+    if record:
+        h = record.get("headline") or {}
+        if h.get("available"):
+            goal = "met" if h.get("goal_met") else "not met"
+            text.append(
+                f"{backend_label(h['reference'])} (status {h.get('reference_status')}): warm "
+                f"{_f(h.get('reference_warm_s'))} s, cold {_f(h.get('reference_cold_s'))} s; bagpipes + nautilus "
+                f"{_f(h.get('bagpipes_fit_s'))} s in the same job: {_f(h.get('bagpipes_over_warm'))}× the warm time, "
+                f"{_f(h.get('bagpipes_over_cold'))}× the cold time (goal: ≥ {_f(h.get('goal_bagpipes_over_warm'))}× "
+                f"warm, {goal}); "
+                f"ESS per second {_f(h.get('ess_per_s_over_bagpipes'))}× bagpipes'.")
+            fast = h.get("fastest_posterior")
+            if fast:
+                text.append(
+                    f"Fastest posterior that passed its own checks: {backend_label(fast['backend'])}, warm "
+                    f"{_f(fast['warm_s'])} s, {_f(fast.get('bagpipes_over_warm'))}× faster than bagpipes + nautilus "
+                    f"(ESS {_f(fast['ess'], '{:.0f}')}, {fast['ess_key']}; ESS per second "
+                    f"{_f(fast.get('ess_per_s_over_bagpipes'))}× bagpipes').")
+        rows = []
+        for b, r in (record.get("backends") or {}).items():
+            if r.get("error"):
+                rows.append([backend_label(b), "error: " + str(r["error"].get("message", ""))[:80]] + [""] * 8)
+                continue
+            ratios = r.get("ratios") or {}
+            rows.append([backend_label(b), _f(r.get("cold_s")), _f((r.get("warm") or {}).get("median_s")),
+                         r.get("model_evaluations", "n/a"), _f(r.get("ess"), "{:.0f}"), _f(r.get("ess_per_s")),
+                         _f(r.get("rhat_max"), "{:.3f}"), _f(ratios.get("bagpipes_over_warm")),
+                         _f(ratios.get("bagpipes_over_cold")), r.get("status", "")])
+        bp = record.get("bagpipes") or {}
+        if bp.get("error"):
+            rows.append(["bagpipes + nautilus", "error: " + str(bp["error"].get("message", ""))[:80]] + [""] * 8)
+        elif bp:
+            rows.append(["bagpipes + nautilus", _f(bp.get("import_s", 0) + bp.get("setup_s", 0) + bp.get("fit_s", 0)),
+                         _f(bp.get("fit_s")), bp.get("n_likelihood_calls", "n/a"), _f(bp.get("n_eff"), "{:.0f}"),
+                         _f(bp.get("ess_per_s")), "", "1", "", ""])
+        tables.append(_table(
+            "Time to a posterior, one galaxy (CPU, one XLA worker)",
+            ["code", "cold [s]", "warm [s]", "model evaluations", "ESS", "ESS / s", "R-hat max", "bagpipes / warm",
+             "bagpipes / cold", "status"], rows,
+            "Cold = trace + compile + first run; warm = the compiled program again (median of "
+            f"{record.get('warm_repeats')}, fresh keys); bagpipes: cold = import + set-up + fit(), warm = fit(). "
+            "Evaluations: target-function calls in a separate counting run (bagpipes: likelihood calls); ESS: the "
+            "backend's own (NUTS: min bulk ESS; importance-weighted backends: their weights' ESS; nautilus: n_eff)."))
+    return {"title": "Time to a posterior vs bagpipes", "text": text, "tables": tables,
+            "figures": _figs(figures, out_dir, r"^posterior_(time|overlay)\.png$")}
+
+
 def single_fit_section(single: pd.DataFrame | None, figures, out_dir) -> dict:
     """One row per (backend, galaxy) of ``results/fits/single/summary.parquet``."""
     tables = []
@@ -160,13 +210,15 @@ def recovery_section(batch: dict, figures, out_dir) -> dict:
 
 
 def build_sections(out_path, figures=(), bench_summaries=None, sampler=None, single=None, batch=None,
-                   throughput=None, coverage=None) -> list[dict]:
-    """Every section of the summary, with figure links relative to ``out_path``'s directory."""
+                   throughput=None, coverage=None, posterior=None) -> list[dict]:
+    """Every section of the summary, with figure links relative to ``out_path``'s directory
+    (``posterior``: the posterior benchmark's record, when it ran)."""
     out_dir = os.path.dirname(os.path.abspath(out_path))
     figures = [f for f in figures if str(f).endswith(".png")]
     sections = [
         benchmark_section(bench_summaries or {}, figures, out_dir),
         sampler_section(sampler or {}, figures, out_dir),
+        posterior_section(posterior, figures, out_dir),
         single_fit_section(single, figures, out_dir),
         batch_section(batch or {}, throughput or {}, coverage, figures, out_dir),
         recovery_section(batch or {}, figures, out_dir),

@@ -1,0 +1,34 @@
+# Time to a posterior (issue 15): every backend vs bagpipes + nautilus on one galaxy, same job.
+#   snakemake --cores 2 results/benchmarks/cpu/posterior.json     (on request; figures:
+#   results/figures/posterior_time.png, posterior_overlay.png; in rule all and the report when
+#   benchmarks.posterior.enabled, as in config/paper.yaml)
+# The galaxy: benchmarks.posterior.params at .truth (exact photometry, Gaussian noise of frac_err);
+# the backends: benchmarks.posterior.backends, or (null) the reference + every configured backend,
+# each with backend_options updated by benchmarks.posterior.options (posterior_cfg() in common.smk);
+# bagpipes with the same priors (sedjax.bench.bagpipes_fit). One XLA worker, as the fit jobs.
+
+
+rule bench_posterior:
+    """Cold/warm time, evaluations, ESS per second and R-hat per backend, and bagpipes + nautilus, on one galaxy."""
+    input:
+        ssp=ssp_path(),
+    output:
+        json="results/benchmarks/cpu/posterior.json",
+        samples="results/benchmarks/cpu/posterior_samples.h5",
+    log:
+        "logs/benchmarks/cpu/posterior.log",
+    params:
+        cfg=lambda wildcards: posterior_cfg(),
+        bench=lambda wildcards: config["benchmarks"],
+        model=lambda wildcards: config["model"],
+        fit=lambda wildcards: config["fit"],
+        backend_options=lambda wildcards: config["backend_options"],
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=0,
+    conda:
+        ENV_CPU
+    script:
+        "../../scripts/bench_posterior.py"
