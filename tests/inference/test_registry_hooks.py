@@ -141,8 +141,12 @@ def test_registry_entries_and_iterations():
         assert callable(entry.run) and callable(entry.status_checks) and callable(entry.iterations)
         opts = make_opts(name)
         assert isinstance(opts, entry.opts_cls)
+        if name in ("is", "auto"):  # added after the if/elif table
+            continue
         old = _OLD_ITERATIONS.get(name)
         assert iterations(name, opts) == (None if old is None else int(old(opts)))
+    assert iterations("is", make_opts("is", lm_steps=11, n_newton=2)) == 13
+    assert iterations("auto", make_opts("auto")) is None  # HMC runs for some galaxies only
     assert iterations("nuts", make_opts("nuts", n_warmup=7, n_samples=5)) == 12
     assert iterations("pathfinder", make_opts("pathfinder", maxiter=9)) == 9
     assert iterations("map", make_opts("map", optimizer="lbfgs", n_steps=17)) == 17

@@ -61,7 +61,7 @@ def test_common_smk_helpers_on_the_defaults():
     assert smk["batch_n_galaxies"]() == 30  # min(catalogue_size 40, 30 mock galaxies)
     assert smk["batch_n_chunks"]() == 2  # chunk_size 20
     assert smk["batch_chunk_files"]("map") == ["results/fits/batch/map/chunk_0.h5", "results/fits/batch/map/chunk_1.h5"]
-    assert smk["sampler_cfg"]()["backends"] == ["nuts", "map", "laplace", "pathfinder", "vi", "ns"]
+    assert smk["sampler_cfg"]()["backends"] == ["nuts", "map", "laplace", "pathfinder", "vi", "ns", "is", "auto"]
     assert smk["ssp_path"]() == smk["stellar_ssp_path"]() == "data/ssp/ssp_bc03_miles_kroupa.h5"
     assert smk["report_summary"]()["nebular"] is False
     outputs = smk["final_outputs"]()
@@ -85,7 +85,7 @@ def test_common_smk_helpers_on_the_repo_config(repo_config):
 def test_posterior_benchmark_is_on_request_unless_enabled():
     smk = load_common_smk(validated(MINIMAL))
     cfg = smk["posterior_cfg"]()
-    assert cfg["backends"] == ["nuts", "map", "laplace", "pathfinder", "vi", "ns"] and cfg["reference"] == "nuts"
+    assert cfg["backends"] == ["nuts", "map", "laplace", "pathfinder", "vi", "ns", "is", "auto"] and cfg["reference"] == "nuts"
     assert smk["posterior_outputs"]() == []
     assert not [f for f in smk["final_outputs"]() if "posterior_" in f]
     smk = load_common_smk(validated({**MINIMAL, "backends": ["map", "vi"],
@@ -112,5 +112,5 @@ def test_dry_run_with_a_config_without_optional_blocks(tmp_path):
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-4000:]
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out, flags=re.M))
-    assert counts["fit_batch"] == "12", out[-3000:]  # 6 backends x 2 chunks (30 galaxies, chunk_size 20)
+    assert counts["fit_batch"] == "16", out[-3000:]  # 8 backends x 2 chunks (30 galaxies, chunk_size 20)
     assert counts["bench"] == "5" and counts["plot_sed"] == "1" and counts["grad_field"] == "1", out[-3000:]
