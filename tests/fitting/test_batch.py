@@ -56,7 +56,7 @@ OPTS = {
     "ns": {"n_live": 50, "num_delete": 10, "max_steps": 20, "n_samples": 100},
     "is": {"n_draws": 200, "n_samples": 50, "min_ess": 50, "n_starts": 1, "n_library_starts": 2, "lm_steps": 10},
     "auto": {"n_draws": 200, "n_samples": 10, "min_ess": 60, "n_starts": 1, "n_library_starts": 2, "lm_steps": 10,
-             "n_chains": 2, "n_warmup": 5},
+             "n_chains": 2, "n_warmup": 5, "hmc_draws_per_chain": 5},
 }
 TOL = {"map": 1e-4, "laplace": 1e-4, "pathfinder": 1e-8, "nuts": 1e-8, "vi": 1e-8, "ns": 1e-8, "is": 1e-4, "auto": 1e-4}
 ALL = list(OPTS)

@@ -77,14 +77,14 @@ def test_is_with_a_bad_proposal_fails():
 
 
 def test_auto_routes_easy_to_is_and_hard_to_hmc():
-    opts = AutoOpts(n_samples=400, n_draws=2000, n_chains=4, n_warmup=100, max_num_doublings=6)
+    opts = AutoOpts(n_samples=400, n_draws=2000, n_chains=4, n_warmup=100, hmc_draws_per_chain=200, max_num_doublings=6)
     easy = jax.jit(lambda k: run_auto(k, gaussian_logp, {}, init_fn, opts, mode_fn=mode_fn_for(MU, COV)))(jax.random.PRNGKey(3))
     assert int(easy["path"]) == 0 and bool(easy["is_accepted"])
     assert np.isnan(float(easy["rhat_max"])) and int(easy["n_divergent"]) == -1  # HMC did not run
     hard = jax.jit(lambda k: run_auto(k, banana_logp, {}, init_fn, opts, mode_fn=mode_fn_for(jnp.zeros(3), jnp.eye(3))))(
         jax.random.PRNGKey(3))
     assert int(hard["path"]) == 1 and not bool(hard["is_accepted"])
-    assert np.isfinite(float(hard["rhat_max"])) and int(hard["n_transitions"]) == 400
+    assert np.isfinite(float(hard["rhat_max"])) and int(hard["n_transitions"]) == 800  # 4 x 200, thinned to 400
     s = np.asarray(hard["samples"])
     # the HMC draws follow the banana: E[u1] = E[u0^2] = 1
     assert s.shape == (400, 3) and abs(s[:, 1].mean() - 1.0) < 0.3
