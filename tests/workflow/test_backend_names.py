@@ -67,3 +67,8 @@ def test_plotting_style_knows_every_backend(schema):
         assert list(table) == names
     assert len(set(style.BACKEND_COLORS.values())) == len(names)
     assert len(set(style.BACKEND_MARKERS.values())) == len(names)
+
+
+def test_the_peer_code_has_a_colour_of_its_own():
+    assert style.BAGPIPES_COLOR not in style.BACKEND_COLORS.values()
+    assert style.BAGPIPES_COLOR != style.TRUTH_COLOR

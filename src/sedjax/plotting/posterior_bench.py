@@ -12,6 +12,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
 from sedjax.plotting.style import (
+    BAGPIPES_COLOR,
     TRUTH_COLOR,
     backend_color,
     backend_label,
@@ -23,7 +24,6 @@ from sedjax.plotting.style import (
     save_figure,
 )
 
-BAGPIPES_COLOR = "#882255"  # not a backend colour (style.BACKEND_COLORS)
 BAGPIPES_LABEL = "bagpipes + nautilus"
 # quantities overlaid when both posteriors have them (bagpipes' stellar_mass, formed_mass, sfr (100 Myr))
 OVERLAY_QUANTITIES = ("sfh_log_mass_formed", "log_mass_surviving", "met_logzsol", "dust_tau_diff", "sfr_100myr",

@@ -69,6 +69,8 @@ BACKEND_COLORS = {
     "auto": "#882255",
 }
 BACKEND_MARKERS = {"map": "X", "laplace": "s", "pathfinder": "^", "nuts": "o", "vi": "D", "ns": "v", "is": "P", "auto": "*"}
+# bagpipes (+ nautilus), the peer code in the benchmark figures: not a backend colour
+BAGPIPES_COLOR = "#661100"
 DEVICE_COLORS = {"cpu": "#0072B2", "gpu": "#D55E00"}
 TRUTH_COLOR = "#D55E00"
 
