@@ -127,8 +127,9 @@ def test_count_evaluations_of_a_real_backend(bench_model):
     data = make_data(bench_model, obs["flux"], obs["flux_err"])
     opts = make_opts("vi", n_steps=7, n_samples=11, n_mc=3)
     r = count_evaluations("vi", make_target(bench_model), data, opts, jax.random.PRNGKey(0))
-    # VI: n_mc log densities per Adam step, then one per final draw (its PSIS check)
-    assert r["evaluations"] == {"logdensity_fn": 7 * 3 + 11} and r["model_evaluations"] == 32
+    # VI: n_mc log densities per Adam step, then one per final draw (its PSIS check), all on the
+    # amplitude-collapsed target (fit.collapse_amplitude's default)
+    assert r["evaluations"] == {"collapse.logdensity_fn": 7 * 3 + 11} and r["model_evaluations"] == 32
 
 
 @pytest.mark.slow
@@ -152,7 +153,7 @@ def test_tiny_posterior_benchmark_record(bench_model, tmp_path, checks):
         assert r["ratios"]["bagpipes_over_warm"] == pytest.approx(bp["fit_s"] / r["warm"]["median_s"])
         assert r["ratios"]["bagpipes_over_cold"] == pytest.approx(bp["fit_s"] / r["cold_s"])
     # NUTS: every chain's warm-up and draws evaluate the log density at least once per leapfrog step
-    assert n["evaluations"]["logdensity_fn"] >= n["n_leapfrog_sampling"] >= 2 * 10
+    assert n["evaluations"]["collapse.logdensity_fn"] >= n["n_leapfrog_sampling"] >= 2 * 10  # the collapsed target
     assert n["ess_key"] == "ess_bulk" and n["ess"] > 0 and math.isfinite(n["rhat_max"])
     assert n["ess_per_s"] == pytest.approx(n["ess"] / n["warm"]["median_s"])
     assert n["ratios"]["ess_per_s_over_bagpipes"] == pytest.approx(n["ess_per_s"] / bp["ess_per_s"])
