@@ -6,8 +6,8 @@ it compiles once (:class:`BatchProgram`).
 
 A staged backend (``auto``: :func:`sedjax.inference.bind_stages`) runs its first stage on the
 whole chunk and its second stage only on the galaxies the first did not accept, in
-sub-batches of ``ceil(chunk_size / 8)`` (one more compiled program; padding with copies of
-a rejected galaxy); the others get the stage's filler. Keys are per galaxy, so the result
+sub-batches of the backend's ``hmc_batch`` galaxies (capped at the chunk size; one more
+compiled program; padding with copies of a rejected galaxy); the others get the stage's filler. Keys are per galaxy, so the result
 equals the per-galaxy fit's.
 """
 
@@ -51,7 +51,7 @@ class BatchProgram:
         use_tables = self.tables
         chi2_fn = make_chi2_fn(model, mode, self.sys_frac)
         self.stages = bind_stages(backend, self.target, self.opts) if BACKENDS[backend].staged else None
-        self.sub_batch = -(-self.chunk_size // 8)
+        self.sub_batch = min(self.opts.hmc_batch, self.chunk_size) if self.stages is not None else None
         fn = self.stages.first if self.stages is not None else bind(backend, self.target, self.opts)
 
         def chunk(keys, flux, err, mask, z):

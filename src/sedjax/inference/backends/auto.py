@@ -44,6 +44,10 @@ class AutoOpts:
     n_chains, n_warmup, hmc_draws_per_chain, max_num_doublings, target_accept: the whitened HMC stage
       (4 × 500 draws: at ~0.2-0.5 bulk ESS per draw on the default model, enough for ESS >= 400).
     rhat_max: the HMC stage's convergence threshold on split R-hat.
+    hmc_batch: galaxies per vmapped HMC call in a catalogue fit (``BatchProgram``). 1 on a CPU:
+      every vmapped NUTS step costs the longest trajectory among all its chains (tree depth 6:
+      up to 64 leapfrog steps where the mean is ~10), so batching galaxies there multiplies the
+      work; raise it on a GPU.
     """
 
     n_samples: int = 1000
@@ -62,6 +66,7 @@ class AutoOpts:
     max_num_doublings: int = 6
     target_accept: float = 0.8
     rhat_max: float = 1.01
+    hmc_batch: int = 1
 
     def __post_init__(self):
         if self.n_samples % self.n_chains:
