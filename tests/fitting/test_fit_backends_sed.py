@@ -16,8 +16,8 @@ SMALL = {
     "map": {"n_starts": 4, "n_steps": 150},
     "laplace": {"n_starts": 4, "n_steps": 150, "n_samples": 500},
     "pathfinder": {"n_samples": 1000, "n_paths": 8},
-    "nuts": {"n_chains": 4, "n_warmup": 300, "n_samples": 200},
-    "vi": {"n_steps": 400, "n_samples": 500},
+    "nuts": {"n_chains": 4, "n_warmup": 500, "n_samples": 200},
+    "vi": {"n_steps": 1000, "n_samples": 500},
     "ns": {"n_live": 100, "n_samples": 500},
 }
 WELL_CONSTRAINED = ["log_mass_formed", "log_mass_surviving"]
