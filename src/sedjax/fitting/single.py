@@ -36,7 +36,7 @@ def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float
     model : SEDModel
     obs : dict with ``flux`` and ``flux_err`` (n_band,) in maggies, optional ``mask`` and
         ``redshift`` (used when the spec's redshift is fixed)
-    backend : one of ``sedjax.inference.BACKENDS`` (map, laplace, pathfinder, nuts, vi, ns)
+    backend : one of ``sedjax.inference.BACKENDS`` (map, laplace, pathfinder, nuts, vi, ns, is, auto)
     key : jax PRNG key (same key, same samples)
     mode : photometry mode of the likelihood ("fast" or "exact")
     sys_frac : fractional systematic error added in quadrature

@@ -120,24 +120,22 @@ def make_collapse(model, loglik_of_pred: Callable, params_of: Callable, *, n_nod
         pred = (10.0 ** x)[:, None] * g[None, :]
         return loglik_of_pred(pred, data) + prior_x.log_prob(x)
 
-    def loglik_fn(u_shape, data):
-        g, _ = shape_terms(u_shape, data)
+    def marginal(g, data):
+        """ln ∫ L π_x dx: Gauss–Legendre nodes over the window."""
         x_lo, x_hi = window(g, data)
         half = 0.5 * (x_hi - x_lo)
         x = x_lo + half * (t_nodes + 1.0)
-        terms = integrand(x, g, data) + log_w_nodes + jnp.log(half)
-        return jax.scipy.special.logsumexp(terms)
+        return jax.scipy.special.logsumexp(integrand(x, g, data) + log_w_nodes + jnp.log(half))
+
+    def loglik_fn(u_shape, data):
+        return marginal(shape_terms(u_shape, data)[0], data)
 
     def logprior_fn(u_shape, data):
         return shape_terms(u_shape, data)[1]
 
     def logdensity_fn(u_shape, data):
         g, logprior = shape_terms(u_shape, data)
-        x_lo, x_hi = window(g, data)
-        half = 0.5 * (x_hi - x_lo)
-        x = x_lo + half * (t_nodes + 1.0)
-        terms = integrand(x, g, data) + log_w_nodes + jnp.log(half)
-        return jax.scipy.special.logsumexp(terms) + logprior
+        return marginal(g, data) + logprior
 
     def init_fn(key):
         draw = spec.sample(key)

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 import blackjax
 import jax
-import jax.numpy as jnp
 import numpy as np
 from blackjax.adaptation.base import get_filter_adapt_info_fn
 
 from .. import diagnostics as diag
 from ._common import bind_logdensity, init_many
 from .map import MAPOpts
+from .nuts_draws import draw_chains
 from .whmc import whitened_nuts
 
 
@@ -99,50 +99,7 @@ def run_nuts(key, logdensity_fn, data, init_fn, opts: NUTSOpts = NUTSOpts(), *, 
 
     states, step_sizes, imms = jax.vmap(warm_one)(jax.random.split(warm_key, n), u0)
 
-    def sample_one(k, state, step_size, imm):
-        kernel = blackjax.nuts(
-            logp, step_size, imm, max_num_doublings=opts.max_num_doublings
-        ).step
-
-        def one(state, kk):
-            state, info = kernel(kk, state)
-            return state, (
-                state.position,
-                state.logdensity,
-                info.is_divergent,
-                info.acceptance_rate,
-                info.num_integration_steps,
-                info.num_trajectory_expansions,
-            )
-
-        _, out = jax.lax.scan(one, state, jax.random.split(k, opts.n_samples))
-        return out
-
-    pos, lp, div, acc, nsteps, nexp = jax.vmap(sample_one)(
-        jax.random.split(sample_key, n), states, step_sizes, imms
-    )
-    d = pos.shape[-1]
-    rhat = diag.split_rhat(pos)
-    ess = diag.ess_bulk(pos)
-    accept_per_chain = jnp.mean(acc, axis=1)
-    div_per_chain = jnp.sum(div, axis=1)
-    return {
-        "samples": pos.reshape(n * opts.n_samples, d),
-        "chains": pos,
-        "logdensity": lp.reshape(n * opts.n_samples),
-        "rhat": rhat,
-        "ess_bulk": ess,
-        "rhat_max": jnp.max(rhat),
-        "ess_bulk_min": jnp.min(ess),
-        "n_divergent": jnp.sum(div_per_chain),
-        "divergent_per_chain": div_per_chain,
-        "n_transitions": jnp.asarray(n * opts.n_samples),
-        "accept_mean": jnp.mean(accept_per_chain),
-        "accept_per_chain": accept_per_chain,
-        "step_size": step_sizes,
-        "n_leapfrog_mean": jnp.mean(nsteps.astype(pos.dtype)),
-        "n_max_treedepth": jnp.sum(nexp >= opts.max_num_doublings),
-    }
+    return draw_chains(sample_key, logp, states, step_sizes, imms, opts.n_samples, opts.max_num_doublings)
 
 
 # ----------------------------------------------------------------- registry hooks

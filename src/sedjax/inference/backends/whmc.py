@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from blackjax.optimizers.dual_averaging import dual_averaging
 
-from .. import diagnostics as diag
+from .nuts_draws import draw_chains
 
 
 def whitened_nuts(key, logp, mode, g, *, n_chains: int, n_warmup: int, n_samples: int, max_num_doublings: int,
@@ -48,39 +48,6 @@ def whitened_nuts(key, logp, mode, g, *, n_chains: int, n_warmup: int, n_samples
 
     states, step_sizes, warm_steps = jax.vmap(warm_one)(jax.random.split(warm_key, n_chains), u0)
 
-    def sample_one(k, state, step_size):
-        kernel = blackjax.nuts(logp, step_size, imm, max_num_doublings=max_num_doublings).step
-
-        def one(state, kk):
-            state, info = kernel(kk, state)
-            return state, (state.position, state.logdensity, info.is_divergent, info.acceptance_rate,
-                           info.num_integration_steps, info.num_trajectory_expansions)
-
-        _, out = jax.lax.scan(one, state, jax.random.split(k, n_samples))
-        return out
-
-    pos, lp, div, acc, nsteps, nexp = jax.vmap(sample_one)(jax.random.split(sample_key, n_chains), states, step_sizes)
-    rhat = diag.split_rhat(pos)
-    ess = diag.ess_bulk(pos)
-    accept_per_chain = jnp.mean(acc, axis=1)
-    div_per_chain = jnp.sum(div, axis=1)
-    return {
-        "samples": pos.reshape(n_chains * n_samples, d),
-        "chains": pos,
-        "logdensity": lp.reshape(n_chains * n_samples),
-        "rhat": rhat,
-        "ess_bulk": ess,
-        "rhat_max": jnp.max(rhat),
-        "ess_bulk_min": jnp.min(ess),
-        "n_divergent": jnp.sum(div_per_chain),
-        "divergent_per_chain": div_per_chain,
-        "n_transitions": jnp.asarray(n_chains * n_samples),
-        "accept_mean": jnp.mean(accept_per_chain),
-        "accept_per_chain": accept_per_chain,
-        "step_size": step_sizes,
-        "n_leapfrog_mean": jnp.mean(nsteps.astype(pos.dtype)),
-        "n_leapfrog_warmup_mean": jnp.mean(warm_steps),
-        "n_max_treedepth": jnp.sum(nexp >= max_num_doublings),
-        "mode": mode,
-        "hessian_posdef": g["hessian_posdef"],
-    }
+    imms = jnp.broadcast_to(imm, (n_chains,) + imm.shape)
+    out = draw_chains(sample_key, logp, states, step_sizes, imms, n_samples, max_num_doublings)
+    return {**out, "n_leapfrog_warmup_mean": jnp.mean(warm_steps), "mode": mode, "hessian_posdef": g["hessian_posdef"]}
