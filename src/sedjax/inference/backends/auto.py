@@ -38,7 +38,7 @@ class AutoOpts:
 
     n_samples: draws per galaxy on either path (HMC: ``n_chains`` × ``n_samples / n_chains``,
       thinned from ``hmc_draws_per_chain`` per chain, a multiple of ``n_samples / n_chains``).
-    n_draws, df, scale, n_newton, min_ess, k_max, n_starts, n_library_starts, lm_steps: the IS
+    n_draws, df, scale, n_newton, n_adapt, min_ess, k_max, n_starts, n_library_starts, lm_steps: the IS
       stage (:class:`~sedjax.inference.backends.importance.ISOpts`); ``min_ess`` is also the
       HMC stage's bulk-ESS threshold.
     n_chains, n_warmup, hmc_draws_per_chain, max_num_doublings, target_accept: the whitened HMC stage
@@ -51,10 +51,11 @@ class AutoOpts:
     """
 
     n_samples: int = 1000
-    n_draws: int = 4000
+    n_draws: int = 2000
     df: float = 5.0
     scale: float = 1.0
     n_newton: int = 0
+    n_adapt: int = 3
     min_ess: float = 400.0
     k_max: float = K_HAT_MAX
     n_starts: int = 2
@@ -78,7 +79,7 @@ class AutoOpts:
 
     def is_opts(self) -> ISOpts:
         return ISOpts(n_draws=self.n_draws, n_samples=self.n_samples, df=self.df, scale=self.scale,
-                      n_newton=self.n_newton, min_ess=self.min_ess, k_max=self.k_max, n_starts=self.n_starts,
+                      n_newton=self.n_newton, n_adapt=self.n_adapt, min_ess=self.min_ess, k_max=self.k_max, n_starts=self.n_starts,
                       n_library_starts=self.n_library_starts, lm_steps=self.lm_steps)
 
 

@@ -10,7 +10,8 @@
   marginal without one coordinate (the collapsed amplitude);
 * :func:`gaussian_at`: the same from the exact Hessian of a log density at a mode;
 * :func:`multivariate_t`: draws and log density of a multivariate Student-t with that
-  covariance (the importance-sampling proposal).
+  covariance (the importance-sampling proposal); :func:`t_logpdf`: its density at given
+  points (the adaptive rounds' mixture weights).
 """
 
 from __future__ import annotations
@@ -98,9 +99,15 @@ def multivariate_t(key, mode, sqrt_cov, log_det_cov, df: float, n: int):
     w = 2.0 * jax.random.gamma(kw, df / 2.0, (n,), dtype=mode.dtype) / df  # chi2_df / df
     y = z / jnp.sqrt(w)[:, None]
     x = mode[None, :] + y @ sqrt_cov.T
-    maha = jnp.sum(y * y, axis=-1)
-    logq = (
-        gammaln(0.5 * (df + d)) - gammaln(0.5 * df) - 0.5 * d * jnp.log(df * jnp.pi)
-        - 0.5 * log_det_cov - 0.5 * (df + d) * jnp.log1p(maha / df)
-    )
-    return x, logq
+    return x, _t_log_density(jnp.sum(y * y, axis=-1), d, log_det_cov, df)
+
+
+def _t_log_density(maha, d: int, log_det_cov, df: float):
+    return (gammaln(0.5 * (df + d)) - gammaln(0.5 * df) - 0.5 * d * jnp.log(df * jnp.pi)
+            - 0.5 * log_det_cov - 0.5 * (df + d) * jnp.log1p(maha / df))
+
+
+def t_logpdf(x, mode, sqrt_cov, log_det_cov, df: float):
+    """Log density at ``x`` (n, d) of the multivariate t of :func:`multivariate_t`."""
+    y = jnp.linalg.solve(sqrt_cov, (x - mode[None, :]).T).T
+    return _t_log_density(jnp.sum(y * y, axis=-1), mode.shape[0], log_det_cov, df)

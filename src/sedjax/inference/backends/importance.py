@@ -6,7 +6,15 @@ optionally ``n_newton`` Newton steps on the sampled density with the exact Hessi
 (default 0: the Hessian's compile costs more than it buys), ``n_draws`` draws from a multivariate t (``df`` degrees of
 freedom, scale ``scale² × covariance``), Pareto-smoothed importance weights
 (:mod:`sedjax.inference.psis`) and ``n_samples`` equally weighted draws by systematic
-resampling. The fit is ``accepted`` when ``k_hat < k_max`` and the PSIS ESS is at least
+resampling.
+
+Adaptive rounds (``n_adapt``, adaptive multiple importance sampling: Cornuet, Marin, Mira &
+Robert 2012): after each round the next proposal is a t with the PSIS-weighted mean and
+covariance of every draw so far; every draw is weighted against the equal mixture of all
+the rounds' proposals (the deterministic-mixture, or balance-heuristic, weights), and the
+final k̂ and ESS are those of all ``(1 + n_adapt) × n_draws`` draws. A posterior that is
+skewed or shifted from the Laplace Gaussian (a bounded prior, a curved valley) gets a
+proposal fitted to it instead of one fitted to the mode's curvature. The fit is ``accepted`` when ``k_hat < k_max`` and the PSIS ESS is at least
 ``min_ess``; otherwise it fails with that reason (the ``auto`` backend hands such galaxies
 to HMC instead).
 """
@@ -20,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._common import bind_logdensity
-from .gaussian import gaussian_at, multivariate_t, newton_refine
+from .gaussian import gaussian_at, gaussian_from_cov, multivariate_t, newton_refine, t_logpdf
 from .map import MAPOpts
 from sedjax.inference.psis import K_HAT_MAX, k_hat_check, psis
 
@@ -29,20 +37,22 @@ from sedjax.inference.psis import K_HAT_MAX, k_hat_check, psis
 class ISOpts:
     """Options for :func:`run_is`.
 
-    n_draws: proposal draws (each one log-density evaluation, no gradient).
+    n_draws: proposal draws per round (each one log-density evaluation, no gradient).
     n_samples: equally weighted draws returned (systematic resampling of the weights).
     df: degrees of freedom of the multivariate-t proposal.
     scale: the proposal's scale relative to the Laplace covariance.
     n_newton: Newton steps from the MAP stage's mode on the sampled density.
+    n_adapt: adaptive rounds after the first (each ``n_draws`` more draws; module docstring).
     min_ess, k_max: acceptance: PSIS ESS >= min_ess and k_hat < k_max.
     n_starts, n_library_starts, lm_steps: the MAP stage (LM; see MAPOpts).
     """
 
-    n_draws: int = 4000
+    n_draws: int = 2000
     n_samples: int = 1000
     df: float = 5.0
     scale: float = 1.0
     n_newton: int = 0
+    n_adapt: int = 3
     min_ess: float = 400.0
     k_max: float = K_HAT_MAX
     n_starts: int = 2
@@ -62,6 +72,17 @@ def systematic_resample(key, log_weights, n: int):
     return jnp.clip(jnp.searchsorted(cdf, u * cdf[-1]), 0, w.shape[0] - 1)
 
 
+MIN_ESS_FOR_COV = 50.0  # PSIS ESS below which a weighted covariance is not handed on as a metric
+
+
+def weighted_moments(x, log_weights):
+    """Mean (d,) and covariance (d, d) of draws ``x`` (n, d) under normalised ``exp(log_weights)``."""
+    w = jnp.exp(log_weights - jax.scipy.special.logsumexp(log_weights))
+    mean = w @ x
+    r = x - mean[None, :]
+    return mean, (r * w[:, None]).T @ r
+
+
 def run_is(key, logdensity_fn, data, init_fn, opts: ISOpts = ISOpts(), *, mode_fn):
     """Importance sampling around the mode (module docstring).
 
@@ -79,27 +100,40 @@ def run_is(key, logdensity_fn, data, init_fn, opts: ISOpts = ISOpts(), *, mode_f
         mode, _ = newton_refine(logp, mode, opts.n_newton)
         g = gaussian_at(logp, mode)
     d = mode.shape[0]
-    sqrt_cov = opts.scale * g["sqrt_cov"]
-    log_det = g["log_det_cov"] + 2 * d * jnp.log(opts.scale)
-    x, logq = multivariate_t(draw_key, mode, sqrt_cov, log_det, opts.df, opts.n_draws)
-    lp = jax.vmap(logp)(x)
-    log_ratio = jnp.where(jnp.isfinite(lp), lp - logq, -jnp.inf)
-    ps = psis(log_ratio)
+    proposals = [(mode, opts.scale * g["sqrt_cov"], g["log_det_cov"] + 2 * d * jnp.log(opts.scale))]
+    cov = g["cov"]
+    x = lp = None
+    for r, k in enumerate(jax.random.split(draw_key, 1 + opts.n_adapt)):
+        xr, _ = multivariate_t(k, *proposals[-1], opts.df, opts.n_draws)
+        lpr = jax.vmap(logp)(xr)
+        x = xr if x is None else jnp.concatenate([x, xr])
+        lp = lpr if lp is None else jnp.concatenate([lp, lpr])
+        logq = jnp.stack([t_logpdf(x, *q, opts.df) for q in proposals])
+        logq = jax.scipy.special.logsumexp(logq, axis=0) - jnp.log(len(proposals))
+        log_ratio = jnp.where(jnp.isfinite(lp), lp - logq, -jnp.inf)
+        ps = psis(log_ratio)
+        if r < opts.n_adapt:
+            mean, c = weighted_moments(x, ps["log_weights"])
+            ga = gaussian_from_cov(c)
+            proposals.append((mean, opts.scale * ga["sqrt_cov"], ga["log_det_cov"] + 2 * d * jnp.log(opts.scale)))
+    if opts.n_adapt:  # the metric handed on (auto's HMC stage): the weighted covariance unless the weights degenerated
+        cov = jnp.where(ps["ess"] >= MIN_ESS_FOR_COV, weighted_moments(x, ps["log_weights"])[1], cov)
+    n_total = (1 + opts.n_adapt) * opts.n_draws
     idx = systematic_resample(pick_key, ps["log_weights"], opts.n_samples)
     finite_k = jnp.isfinite(ps["k_hat"])
     accepted = finite_k & (ps["k_hat"] < opts.k_max) & (ps["ess"] >= opts.min_ess)
     return {
         "samples": x[idx],
         "mode": mode,
-        "cov": g["cov"],
+        "cov": cov,
         "map_loss": map_loss,
         "hessian_posdef": g["hessian_posdef"],
         "k_hat": ps["k_hat"],
         "psis_ess": ps["ess"],
         "is_accepted": accepted,
-        "log_evidence": jax.scipy.special.logsumexp(log_ratio) - jnp.log(opts.n_draws),
+        "log_evidence": jax.scipy.special.logsumexp(log_ratio) - jnp.log(n_total),
         "logdensity": lp[idx],
-        "n_logdensity_evals": jnp.asarray(opts.n_draws + opts.n_newton * (3 + 2 * d) + (d if opts.n_newton else 0)),
+        "n_logdensity_evals": jnp.asarray(n_total + opts.n_newton * (3 + 2 * d) + (d if opts.n_newton else 0)),
     }
 
 
