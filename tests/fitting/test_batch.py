@@ -55,12 +55,12 @@ OPTS = {
     "vi": {"n_steps": 100, "n_samples": 100},
     "ns": {"n_live": 50, "num_delete": 10, "max_steps": 20, "n_samples": 100},
     "is": {"n_draws": 200, "n_samples": 50, "min_ess": 50, "n_starts": 1, "n_library_starts": 2, "lm_steps": 10},
-    "auto": {"n_draws": 200, "n_samples": 10, "min_ess": 60, "n_starts": 1, "n_library_starts": 2, "lm_steps": 10,
+    "auto": {"n_draws": 200, "n_adapt": 1, "n_samples": 10, "min_ess": 60, "n_starts": 1, "n_library_starts": 2, "lm_steps": 10,
              "n_chains": 2, "n_warmup": 5, "hmc_draws_per_chain": 5},
 }
 TOL = {"map": 1e-4, "laplace": 1e-4, "pathfinder": 1e-8, "nuts": 1e-8, "vi": 1e-8, "ns": 1e-8, "is": 1e-4, "auto": 1e-4}
 ALL = list(OPTS)
-RANK_DIAGNOSTICS = {"rhat", "ess_bulk", "rhat_max", "ess_bulk_min"}
+RANK_DIAGNOSTICS = {"rhat", "ess_bulk", "rhat_max", "ess_bulk_min", "rhat_quantities_max", "ess_quantities_min"}
 
 
 # ------------------------------------------------------------------ fixtures

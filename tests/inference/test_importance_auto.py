@@ -112,3 +112,15 @@ def test_auto_routes_easy_to_is_and_hard_to_hmc():
     d = {k: np.asarray(v) for k, v in hard.items() if k != "samples"}
     status, reason = assess_status("auto", d, s)
     assert ("IS rejected" in reason) or ("HMC not converged" in reason)
+
+
+def test_hmc_output_shapes_match_the_stage():
+    """The filler's written-out shapes are the HMC stage's (no tracing of it for accepted galaxies)."""
+    from sedjax.inference.backends.auto import hmc_output_shapes, stage_hmc
+
+    opts = AutoOpts(n_samples=400, n_chains=4, n_warmup=10, hmc_draws_per_chain=200)
+    traced = jax.eval_shape(lambda k: stage_hmc(k, gaussian_logp, {}, MU, COV, opts), jax.random.PRNGKey(0))
+    written = hmc_output_shapes(opts, 3, MU.dtype)
+    assert set(traced) == set(written)
+    for k in traced:
+        assert (traced[k].shape, traced[k].dtype) == (written[k].shape, written[k].dtype), k

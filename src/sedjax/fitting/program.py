@@ -21,6 +21,7 @@ import numpy as np
 
 from sedjax.fitting.goodness import make_chi2_fn
 from sedjax.inference import BACKENDS, bind, bind_stages, make_opts
+from sedjax.inference.diagnostics import quantity_convergence
 from sedjax.inference.posterior import make_target
 
 
@@ -80,7 +81,8 @@ class BatchProgram:
         ``times``: compile_s (0 when already compiled), run_s (backend program up to
         ``block_until_ready``), convert_s (physical samples, derived quantities and the
         goodness of fit ``chi2_best``/``chi2_pvalue``/``n_usable_bands``, added to ``raw``:
-        :mod:`sedjax.fitting.goodness`).
+        :mod:`sedjax.fitting.goodness`; and the physical quantities' R-hat and ESS for
+        chain-based fits, :func:`sedjax.inference.diagnostics.quantity_convergence`).
         """
         dt = self.model.dtype
         args = (keys, jnp.asarray(flux, dt), jnp.asarray(err, dt), jnp.asarray(mask, dt), jnp.asarray(z, dt))
@@ -114,6 +116,8 @@ class BatchProgram:
 
         samples = {k: nan(v) for k, v in samples.items()}
         derived = {k: nan(v) for k, v in derived.items()}
+        n_chains = np.asarray(raw.get("draw_chains", np.zeros(self.chunk_size, np.int64)))
+        raw.update(quantity_convergence({**samples, **derived}, n_chains))
         convert_s = time.perf_counter() - t0
         return raw, samples, derived, {"compile_s": compile_s, "run_s": run_s, "convert_s": convert_s}
 

@@ -8,6 +8,7 @@ import numpy as np
 from sedjax.fitting.goodness import make_chi2_fn
 from sedjax.fitting.inputs import check_redshifts, warn_metallicity_range
 from sedjax.inference import FitResult, make_opts, run_backend
+from sedjax.inference.diagnostics import quantity_convergence
 from sedjax.inference.posterior import make_data, make_target, physical_samples
 from sedjax.io.provenance import package_versions
 
@@ -50,7 +51,8 @@ def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float
     -------
     FitResult with physical-unit samples of every free parameter, derived quantities per
     sample, diagnostics (with ``chi2_best``, ``chi2_pvalue``, ``n_usable_bands``: see
-    :mod:`sedjax.fitting.goodness`), compile/run times and status ("failed" with a reason when the
+    :mod:`sedjax.fitting.goodness`; ``rhat_quantities_max``, ``ess_quantities_min``: see
+    :func:`sedjax.inference.diagnostics.quantity_convergence`), compile/run times and status ("failed" with a reason when the
     fit is unusable). Raises ``ValueError`` when the data redshift is outside
     ``model.z_range`` or not > 0 (:func:`sedjax.fitting.inputs.check_redshifts`).
     """
@@ -66,6 +68,9 @@ def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float
     gof = jax.jit(make_chi2_fn(model, mode, sys_frac))(raw["samples"], data)  # chi2_best, chi2_pvalue
     raw = {**raw, **{k: np.asarray(v) for k, v in gof.items()}}
     samples, derived = physical_samples(model, raw["samples"], data["redshift"])
+    conv = quantity_convergence({k: np.asarray(v)[None] for k, v in {**samples, **derived}.items()},
+                                [int(np.asarray(raw.get("draw_chains", 0)))])
+    raw.update({k: v[0] for k, v in conv.items()})
     info = {**fit_info(model, backend, opts, mode, sys_frac, collapse_amplitude, redshift=float(data["redshift"])), **(meta or {})}
     return FitResult.from_raw(
         backend, raw, model.spec.free_params, compile_s=compile_s, run_s=run_s,

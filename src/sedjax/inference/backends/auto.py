@@ -8,7 +8,11 @@ Per galaxy (key split once: ``k_is, k_hmc = split(key)``):
    IS's mode, ``n_chains`` chains of ``hmc_draws_per_chain`` draws (thinned to
    ``n_samples / n_chains`` each for the result; R-hat and ESS use every draw), ``path = 1``; it
    converged when split R-hat ≤ ``rhat_max`` and bulk ESS ≥ ``min_ess`` (over the sampled
-   coordinates), else the galaxy fails with that reason.
+   coordinates), else the galaxy fails with that reason. The fitting layer then computes split
+   R-hat and bulk ESS of the physical quantities (mass formed, surviving mass, SFR,
+   metallicity, τ_diff: :func:`sedjax.inference.diagnostics.quantity_convergence`) from the
+   returned (thinned, chain-ordered) draws, and :func:`status_checks` holds them to the same
+   thresholds.
 
 :func:`merge` gives every galaxy the same keys whichever path it took (the other path's
 entries NaN, −1 or False). A single fit runs stage 2 under ``lax.cond`` (skipped when IS
@@ -51,11 +55,11 @@ class AutoOpts:
     """
 
     n_samples: int = 1000
-    n_draws: int = 2000
+    n_draws: int = 1000
     df: float = 5.0
     scale: float = 1.0
     n_newton: int = 0
-    n_adapt: int = 3
+    n_adapt: int = 4
     min_ess: float = 400.0
     k_max: float = K_HAT_MAX
     n_starts: int = 2
@@ -86,7 +90,7 @@ class AutoOpts:
 # the HMC stage's outputs (NaN / -1 / False on the IS path)
 HMC_KEYS = ("rhat", "ess_bulk", "rhat_max", "ess_bulk_min", "n_divergent", "n_transitions", "accept_mean",
             "accept_per_chain", "step_size", "n_leapfrog_mean", "n_leapfrog_warmup_mean", "n_max_treedepth",
-            "hmc_converged")
+            "hmc_converged", "draw_chains", "hmc_rhat_max", "hmc_min_ess")
 
 
 def stage_is(key, logdensity_fn, data, init_fn, opts: AutoOpts, *, mode_fn):
@@ -102,6 +106,9 @@ def stage_hmc(key, logdensity_fn, data, mode, cov, opts: AutoOpts):
                         n_chains=opts.n_chains, n_warmup=opts.n_warmup, n_samples=opts.hmc_draws_per_chain,
                         max_num_doublings=opts.max_num_doublings, target_accept=opts.target_accept)
     out["hmc_converged"] = (out["rhat_max"] <= opts.rhat_max) & (out["ess_bulk_min"] >= opts.min_ess)
+    # the thresholds, kept with the fit: status_checks applies them to the physical quantities too
+    out["hmc_rhat_max"] = jnp.asarray(opts.rhat_max, mode.dtype)
+    out["hmc_min_ess"] = jnp.asarray(opts.min_ess, mode.dtype)
     thin = opts.hmc_draws_per_chain // (opts.n_samples // opts.n_chains)
     d = out["chains"].shape[-1]
     out["samples"] = out["chains"][:, ::thin].reshape(opts.n_samples, d)
@@ -109,8 +116,22 @@ def stage_hmc(key, logdensity_fn, data, mode, cov, opts: AutoOpts):
     return {k: out[k] for k in ("samples", "logdensity") + HMC_KEYS}
 
 
+def hmc_output_shapes(opts: AutoOpts, d: int, dtype) -> dict:
+    """The shapes and dtypes of :func:`stage_hmc`'s output for ``d`` sampled coordinates,
+    written out so a galaxy IS accepted gets its filler without tracing the HMC stage
+    (``tests/inference/test_importance_auto.py`` checks them against ``jax.eval_shape``)."""
+    f, i, b = jnp.dtype(dtype), jnp.asarray(0).dtype, jnp.dtype(jnp.bool_)
+    c = opts.n_chains
+    shapes = {"samples": ((opts.n_samples, d), f), "logdensity": ((opts.n_samples,), f), "rhat": ((d,), f),
+              "ess_bulk": ((d,), f), "rhat_max": ((), f), "ess_bulk_min": ((), f), "n_divergent": ((), i),
+              "n_transitions": ((), i), "accept_mean": ((), f), "accept_per_chain": ((c,), f), "step_size": ((c,), f),
+              "n_leapfrog_mean": ((), f), "n_leapfrog_warmup_mean": ((), f), "n_max_treedepth": ((), i),
+              "hmc_converged": ((), b), "draw_chains": ((), i), "hmc_rhat_max": ((), f), "hmc_min_ess": ((), f)}
+    return {k: jax.ShapeDtypeStruct(*v) for k, v in shapes.items()}
+
+
 def hmc_filler(shapes):
-    """The HMC stage's outputs for a galaxy that did not run it (``shapes``: jax.eval_shape of it)."""
+    """The HMC stage's outputs for a galaxy that did not run it (``shapes``: :func:`hmc_output_shapes`)."""
     def fill(s):
         if s.dtype == jnp.bool_:
             return jnp.zeros(s.shape, s.dtype)
@@ -143,14 +164,16 @@ def run_auto(key, logdensity_fn, data, init_fn, opts: AutoOpts = AutoOpts(), *, 
     def hmc():
         return stage_hmc(key, logdensity_fn, data, a["mode"], a["cov"], opts)
 
-    h = jax.lax.cond(a["is_accepted"], lambda: hmc_filler(jax.eval_shape(hmc)), hmc)
+    h = jax.lax.cond(a["is_accepted"], lambda: hmc_filler(hmc_output_shapes(opts, a["mode"].shape[0], a["mode"].dtype)),
+                     hmc)
     return merge(a, h)
 
 
 # ----------------------------------------------------------------- registry hooks
 def status_checks(d, *, rhat_max: float | None = None, max_divergence_frac: float | None = None, **limits):
     """IS path: ok (IS accepted it). HMC path: fails unless converged (R-hat and ESS at the
-    options' thresholds), plus NUTS's own checks (zero acceptance, divergences)."""
+    options' thresholds, on the sampled coordinates and, when the fitting layer has added
+    them, on the physical quantities), plus NUTS's own checks (zero acceptance, divergences)."""
     path = int(np.asarray(d.get("path", 0)))
     if path == 0:
         return [], []
@@ -158,6 +181,10 @@ def status_checks(d, *, rhat_max: float | None = None, max_divergence_frac: floa
     if "hmc_converged" in d and not bool(np.asarray(d["hmc_converged"])):
         fails.append(f"HMC not converged: R-hat {float(np.asarray(d['rhat_max'])):.3f}, "
                      f"bulk ESS {float(np.asarray(d['ess_bulk_min'])):.0f}")
+    elif "rhat_quantities_max" in d and "hmc_rhat_max" in d:
+        r, e = float(np.asarray(d["rhat_quantities_max"])), float(np.asarray(d["ess_quantities_min"]))
+        if not (r <= float(np.asarray(d["hmc_rhat_max"])) and e >= float(np.asarray(d["hmc_min_ess"]))):
+            fails.append(f"HMC not converged on the physical quantities: R-hat {r:.3f}, bulk ESS {e:.0f}")
     k = float(np.asarray(d.get("k_hat", np.nan)))
     warns.append(f"IS rejected (k-hat {k:.2f}, ESS {float(np.asarray(d.get('psis_ess', np.nan))):.0f}): HMC path")
     return fails, warns

@@ -47,12 +47,12 @@ class ISOpts:
     n_starts, n_library_starts, lm_steps: the MAP stage (LM; see MAPOpts).
     """
 
-    n_draws: int = 2000
+    n_draws: int = 1000
     n_samples: int = 1000
     df: float = 5.0
     scale: float = 1.0
     n_newton: int = 0
-    n_adapt: int = 3
+    n_adapt: int = 4
     min_ess: float = 400.0
     k_max: float = K_HAT_MAX
     n_starts: int = 2
@@ -99,23 +99,45 @@ def run_is(key, logdensity_fn, data, init_fn, opts: ISOpts = ISOpts(), *, mode_f
     if opts.n_newton > 0:
         mode, _ = newton_refine(logp, mode, opts.n_newton)
         g = gaussian_at(logp, mode)
-    d = mode.shape[0]
-    proposals = [(mode, opts.scale * g["sqrt_cov"], g["log_det_cov"] + 2 * d * jnp.log(opts.scale))]
+    d, n, n_rounds = mode.shape[0], opts.n_draws, 1 + opts.n_adapt
+    log_det_scale = 2 * d * jnp.log(opts.scale)
+    # every round's proposal and draws in fixed-size buffers, so one scan compiles the log density once
+    mus = jnp.zeros((n_rounds, d), mode.dtype).at[0].set(mode)
+    sqrts = jnp.zeros((n_rounds, d, d), mode.dtype).at[0].set(opts.scale * g["sqrt_cov"])
+    log_dets = jnp.zeros((n_rounds,), mode.dtype).at[0].set(g["log_det_cov"] + log_det_scale)
+    xs = jnp.zeros((n_rounds, n, d), mode.dtype)
+    lps = jnp.full((n_rounds, n), -jnp.inf, mode.dtype)
+
+    def log_ratios(xs, lps, mus, sqrts, log_dets, n_used):
+        """Log weights of the drawn rounds' draws against the equal mixture of their proposals (-inf: not drawn)."""
+        flat = xs.reshape(-1, d)
+        logq = jax.vmap(lambda m, sq, ld: t_logpdf(flat, m, sq, ld, opts.df))(mus, sqrts, log_dets)
+        used = jnp.arange(n_rounds) < n_used
+        logq = jax.scipy.special.logsumexp(jnp.where(used[:, None], logq, -jnp.inf), axis=0) - jnp.log(n_used)
+        lp = lps.reshape(-1)
+        return jnp.where(jnp.repeat(used, n) & jnp.isfinite(lp), lp - logq, -jnp.inf)
+
+    def one_round(carry, rk):
+        xs, lps, mus, sqrts, log_dets = carry
+        r, k = rk
+        xr, _ = multivariate_t(k, mus[r], sqrts[r], log_dets[r], opts.df, n)
+        xs, lps = xs.at[r].set(xr), lps.at[r].set(jax.vmap(logp)(xr))
+        # the next round's proposal: the weighted moments of every draw so far (after the last round: unused)
+        ps = psis(log_ratios(xs, lps, mus, sqrts, log_dets, r + 1))
+        mean, c = weighted_moments(xs.reshape(-1, d), ps["log_weights"])
+        ga = gaussian_from_cov(c)
+        nxt, more = jnp.minimum(r + 1, n_rounds - 1), r + 1 < n_rounds
+        mus = mus.at[nxt].set(jnp.where(more, mean, mus[nxt]))
+        sqrts = sqrts.at[nxt].set(jnp.where(more, opts.scale * ga["sqrt_cov"], sqrts[nxt]))
+        log_dets = log_dets.at[nxt].set(jnp.where(more, ga["log_det_cov"] + log_det_scale, log_dets[nxt]))
+        return (xs, lps, mus, sqrts, log_dets), None
+
+    rounds = (jnp.arange(n_rounds), jax.random.split(draw_key, n_rounds))
+    (xs, lps, mus, sqrts, log_dets), _ = jax.lax.scan(one_round, (xs, lps, mus, sqrts, log_dets), rounds)
+    x, lp = xs.reshape(-1, d), lps.reshape(-1)
+    log_ratio = log_ratios(xs, lps, mus, sqrts, log_dets, n_rounds)
+    ps = psis(log_ratio)
     cov = g["cov"]
-    x = lp = None
-    for r, k in enumerate(jax.random.split(draw_key, 1 + opts.n_adapt)):
-        xr, _ = multivariate_t(k, *proposals[-1], opts.df, opts.n_draws)
-        lpr = jax.vmap(logp)(xr)
-        x = xr if x is None else jnp.concatenate([x, xr])
-        lp = lpr if lp is None else jnp.concatenate([lp, lpr])
-        logq = jnp.stack([t_logpdf(x, *q, opts.df) for q in proposals])
-        logq = jax.scipy.special.logsumexp(logq, axis=0) - jnp.log(len(proposals))
-        log_ratio = jnp.where(jnp.isfinite(lp), lp - logq, -jnp.inf)
-        ps = psis(log_ratio)
-        if r < opts.n_adapt:
-            mean, c = weighted_moments(x, ps["log_weights"])
-            ga = gaussian_from_cov(c)
-            proposals.append((mean, opts.scale * ga["sqrt_cov"], ga["log_det_cov"] + 2 * d * jnp.log(opts.scale)))
     if opts.n_adapt:  # the metric handed on (auto's HMC stage): the weighted covariance unless the weights degenerated
         cov = jnp.where(ps["ess"] >= MIN_ESS_FOR_COV, weighted_moments(x, ps["log_weights"])[1], cov)
     n_total = (1 + opts.n_adapt) * opts.n_draws

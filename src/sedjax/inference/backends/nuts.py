@@ -106,7 +106,8 @@ def run_nuts(key, logdensity_fn, data, init_fn, opts: NUTSOpts = NUTSOpts(), *, 
 def status_checks(d, *, rhat_max: float = diag.RHAT_MAX, max_divergence_frac: float | None = None, **limits):
     """NUTS's own status checks on one galaxy's diagnostics: ``(failures, warnings)``.
 
-    Zero acceptance (overall or in some chain) and ``max(rhat) > rhat_max`` fail;
+    Zero acceptance (overall or in some chain) and ``max(rhat) > rhat_max`` (on the sampled
+    coordinates, or on the physical quantities when ``rhat_quantities_max`` is there) fail;
     divergent transitions fail when their fraction exceeds ``max_divergence_frac``
     (when given), otherwise they only warn.
     """
@@ -123,6 +124,10 @@ def status_checks(d, *, rhat_max: float = diag.RHAT_MAX, max_divergence_frac: fl
         rmax = float(np.max(r)) if r.size else np.nan
         if not np.isfinite(rmax) or rmax > rhat_max:
             fails.append(f"R-hat {rmax:.3f} > {rhat_max}")
+    if "rhat_quantities_max" in d:  # the physical quantities' (added by the fitting layer)
+        rq = float(np.asarray(d["rhat_quantities_max"]))
+        if np.isfinite(rq) and rq > rhat_max:
+            fails.append(f"R-hat of the physical quantities {rq:.3f} > {rhat_max}")
     ndiv = int(np.asarray(d.get("n_divergent", 0)))
     if ndiv > 0:
         n_tot = int(np.asarray(d.get("n_transitions", 0))) or None

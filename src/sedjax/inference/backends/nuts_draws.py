@@ -15,7 +15,10 @@ def draw_chains(key, logp, states, step_sizes, imms, n_samples: int, max_num_dou
     ``step_sizes`` (n_chains,) and ``imms`` (n_chains, d, d) or (n_chains, d): each chain's
     adapted step size and inverse mass matrix. Returns the keys of
     :func:`sedjax.inference.backends.nuts.run_nuts` (samples, chains, logdensity, rhat,
-    ess_bulk, their extremes, divergences, acceptance, step sizes, leapfrog counts).
+    ess_bulk, their extremes, divergences, acceptance, step sizes, leapfrog counts) and
+    ``draw_chains`` (the number of chains in ``samples``, chain-major: the fitting layer
+    computes the physical quantities' R-hat and ESS from them,
+    :func:`sedjax.inference.diagnostics.quantity_convergence`).
     """
     n_chains = step_sizes.shape[0]
 
@@ -47,6 +50,7 @@ def draw_chains(key, logp, states, step_sizes, imms, n_samples: int, max_num_dou
         "n_divergent": jnp.sum(div_per_chain),
         "divergent_per_chain": div_per_chain,
         "n_transitions": jnp.asarray(n_chains * n_samples),
+        "draw_chains": jnp.asarray(n_chains),
         "accept_mean": jnp.mean(accept_per_chain),
         "accept_per_chain": accept_per_chain,
         "step_size": step_sizes,

@@ -198,7 +198,7 @@ def bind_stages(name: str, target: Target, opts=None, **overrides) -> Stages:
         return auto.stage_hmc(key, space.logdensity_fn, data, mode, cov, opts)
 
     def filler(key, data, mode, cov):
-        return auto.hmc_filler(jax.eval_shape(second, key, data, mode, cov))
+        return auto.hmc_filler(auto.hmc_output_shapes(opts, mode.shape[0], mode.dtype))
 
     def final(key, data, a, h):
         return finish(key, auto.merge(a, h), data)
@@ -206,7 +206,7 @@ def bind_stages(name: str, target: Target, opts=None, **overrides) -> Stages:
     return Stages(first, second, filler, final)
 
 
-def _compile_and_run(fn, *args):
+def _compile_and_run(fn, *args):  # -> (output, compile_s, run_s)
     t0 = time.perf_counter()
     compiled = jax.jit(fn).lower(*args).compile()
     compile_s = time.perf_counter() - t0
@@ -221,9 +221,26 @@ def run_backend(name: str, key, target: Target, data, opts=None, **overrides):
     """Fit one galaxy.  Returns ``(raw dict, compile_s, run_s)``.
 
     ``compile_s`` is the ``jit(...).lower(...).compile()`` time, ``run_s`` the time
-    of the compiled call up to ``block_until_ready``.
+    of the compiled call up to ``block_until_ready``. A staged backend (``auto``) runs as a
+    batch does (:func:`bind_stages`): stage 1 with the merge, and only when stage 1 does
+    not accept the galaxy stage 2 and the merge again (more programs, each compiled only
+    when needed), so an accepted galaxy never compiles stage 2; the result equals
+    ``bind(name, ...)(key, data)``.
     """
-    return _compile_and_run(bind(name, target, opts, **overrides), key, data)
+    if not BACKENDS[name].staged:
+        return _compile_and_run(bind(name, target, opts, **overrides), key, data)
+    st = bind_stages(name, target, opts, **overrides)
+
+    def first_and_final(key, data):
+        a = st.first(key, data)
+        return a, st.final(key, data, a, st.filler(key, data, a["mode"], a["cov"]))
+
+    (a, raw), compile_s, run_s = _compile_and_run(first_and_final, key, data)
+    if not bool(a["is_accepted"]):
+        h, c2, r2 = _compile_and_run(st.second, key, data, a["mode"], a["cov"])
+        raw, c3, r3 = _compile_and_run(st.final, key, data, a, h)
+        compile_s, run_s = compile_s + c2 + c3, run_s + r2 + r3
+    return raw, compile_s, run_s
 
 
 def run_backend_batch(name: str, keys, target: Target, data_batched, opts=None, **overrides):
