@@ -26,7 +26,11 @@ Per backend (:func:`bench_posterior_backend`), one compiled program ``bind(backe
   point estimate. ``ess_per_s`` = ess / warm time; ``rhat_max`` where the backend has one;
   ``status``/``reason`` from :class:`sedjax.inference.FitResult`;
 * ratios: bagpipes' ``fit_s`` over our warm and cold times, our ESS per second over
-  bagpipes' (nautilus' ``n_eff`` per second).
+  bagpipes' (nautilus' ``n_eff`` per second);
+* a staged backend (``auto``): ``cold_staged``, the cold time of the way ``fit()`` runs it
+  (:func:`sedjax.inference.run_backend`: stage 1 and the merge, stage 2 compiled only when
+  stage 1 rejects the galaxy; ``path`` says which): the time to its first posterior, where
+  ``cold_s`` compiles both stages into the one ``bind`` program.
 
 The prior library (MAP starts) is built once before the timings (``library_s``); the
 physical draws and derived quantities of each backend are computed after them (not timed,
@@ -48,7 +52,7 @@ from sedjax.bench.record import cache_state, error_record, provenance
 from sedjax.bench.sampler import sampler_options
 from sedjax.bench.timing import cold_warm, ratio
 from sedjax.catalog.mock import noise_sigma
-from sedjax.inference import FitResult, bind, iterations, make_opts
+from sedjax.inference import BACKENDS, FitResult, bind, iterations, make_opts, run_backend
 from sedjax.inference.posterior import make_data, make_target, physical_samples
 
 COUNTED_FIELDS = ("logdensity_fn", "loglik_fn", "residual_fn", "logprior_fn")
@@ -187,6 +191,11 @@ def bench_posterior_backend(name: str, target, data, opts, key, warm_repeats: in
         out["status"], out["reason"] = res.status, res.reason
     except Exception as exc:  # a status check must not lose the timings
         out["status"], out["reason"] = "unknown", f"{type(exc).__name__}: {exc}"
+    if BACKENDS[name].staged:
+        t0 = time.perf_counter()
+        staged, compile_s, run_s = run_backend(name, k_cold, target, data, opts)
+        out["cold_staged"] = {"cold_s": time.perf_counter() - t0, "compile_s": compile_s, "run_s": run_s,
+                              "path": int(np.asarray(staged["path"]))}
     if count:
         out.update(count_evaluations(name, target, data, opts, k_cold))
         n = out["model_evaluations"]
