@@ -96,6 +96,9 @@ def test_ess_and_rhat_from_the_backends_own_diagnostics():
     assert rhat_max({"rhat": np.array([1.001, 1.2, 1.01])}) == pytest.approx(1.2)
     assert rhat_max({"rhat_max": 1.05, "rhat": np.array([1.0])}) == pytest.approx(1.05)
     assert rhat_max({"ess": 3.0}) is None
+    # auto on its IS path: the HMC entries are NaN, the IS ones count
+    is_path = {"ess_bulk": np.full(6, np.nan), "psis_ess": np.array(1500.0), "rhat_max": np.array(np.nan)}
+    assert ess_summary(is_path) == (1500.0, "psis_ess") and rhat_max(is_path) is None
 
 
 def test_headline_reports_the_goal():

@@ -144,10 +144,13 @@ def counting_target(target, counter: EvalCounter, prefix: str = ""):
 
 def ess_summary(raw: dict) -> tuple[float | None, str | None]:
     """``(ess, key)``: the backend's own effective sample size (:data:`ESS_KEYS`, min over
-    parameters when it has one per parameter), or ``(None, None)`` (a point estimate)."""
+    parameters when it has one per parameter), or ``(None, None)`` (a point estimate). A key
+    whose values are all NaN is skipped (``auto``'s HMC entries on a galaxy IS accepted)."""
     for key, _ in ESS_KEYS:
         if key in raw:
             a = np.asarray(raw[key], dtype=float)
+            if a.size and np.all(np.isnan(a)):
+                continue
             return (float(np.min(a)) if a.size else None), key
     return None, None
 
@@ -155,7 +158,7 @@ def ess_summary(raw: dict) -> tuple[float | None, str | None]:
 def rhat_max(raw: dict) -> float | None:
     """The largest split R-hat the backend reports (``rhat_max`` or ``max(rhat)``), else None."""
     for key in ("rhat_max", "rhat"):
-        if key in raw:
+        if key in raw and not np.all(np.isnan(np.asarray(raw[key], dtype=float))):
             return float(np.max(np.asarray(raw[key], dtype=float)))
     return None
 
