@@ -14,7 +14,11 @@ covariance of every draw so far; every draw is weighted against the equal mixtur
 the rounds' proposals (the deterministic-mixture, or balance-heuristic, weights), and the
 final k̂ and ESS are those of all ``(1 + n_adapt) × n_draws`` draws. A posterior that is
 skewed or shifted from the Laplace Gaussian (a bounded prior, a curved valley) gets a
-proposal fitted to it instead of one fitted to the mode's curvature. The fit is ``accepted`` when ``k_hat < k_max`` and the PSIS ESS is at least
+proposal fitted to it instead of one fitted to the mode's curvature. PSIS cannot see mass that
+no draw reaches (a thin curved valley whose arms the proposals miss can pass with a low k̂):
+the mock calibration is what vouches for it on our posteriors.
+
+The fit is ``accepted`` when ``k_hat < k_max`` and the PSIS ESS is at least
 ``min_ess``; otherwise it fails with that reason (the ``auto`` backend hands such galaxies
 to HMC instead).
 """
