@@ -15,20 +15,30 @@ def test_mock_batch_is_seeded_and_noisy(default_model):
     assert not np.array_equal(a["flux"], mock_batch(default_model, 4, seed=2)["flux"])
 
 
-@pytest.mark.slow  # two compiled programs (LM and L-BFGS), ~1-2 min on 2 cores
+@pytest.mark.slow  # two compiled LM programs and one L-BFGS, ~1-2 min on 2 cores
 def test_bench_map_record(model_cfg, ssp_path, tmp_path, checks):
-    cfg = {"n_galaxies": 4, "n_reference": 3, "reference_starts": 2, "library_size": 50, "frac_err": 0.1, "seed": 0}
+    cfg = {"n_galaxies": 4, "n_reference": 3, "reference_starts": 2, "library_size": 50, "frac_err": 0.1, "seed": 0,
+           "settings": {"cheap": {"n_starts": 0, "n_library_starts": 1, "lm_steps": 3},
+                        "more": {"n_starts": 1, "lm_steps": 5}}}
     out = run_map_benchmark(model_cfg, ssp_path, cfg, {"mode": "fast", "sys_frac": 0.0},
-                            {"n_starts": 1, "n_library_starts": 1, "lm_steps": 5})
-    assert out["n_galaxies"] == 4 and out["lm_options"]["optimizer"] == "lm"
-    assert out["lm_options"]["lm_steps"] == 5 and out["reference"]["n_starts"] == 2
-    for block in (out["lm"], out["reference"]):
+                            {"n_library_starts": 2, "lm_steps": 7})
+    assert out["n_galaxies"] == 4 and set(out["settings"]) == {"cheap", "more"}
+    cheap, more = out["settings"]["cheap"], out["settings"]["more"]
+    assert cheap["options"]["optimizer"] == more["options"]["optimizer"] == "lm"
+    # each setting's fields over the backend's options
+    assert (cheap["options"]["lm_steps"], cheap["options"]["n_library_starts"], cheap["options"]["n_starts"]) == (3, 1, 0)
+    assert (more["options"]["lm_steps"], more["options"]["n_library_starts"], more["options"]["n_starts"]) == (5, 2, 1)
+    for block in (cheap, more):
         assert checks.is_time(block["compile_s"]) and checks.is_time(block["run_s"])
-        np.testing.assert_allclose(block["gal_per_min"], 60 * (4 if block is out["lm"] else 3) / block["run_s"])
-    acc = out["accuracy"]
-    assert acc["n_galaxies"] == 3 and 0.0 <= acc["frac_within_tol"] <= 1.0
-    assert acc["n_worse"] == round(3 * (1 - acc["frac_within_tol"]))
-    q = acc["delta_logp_quantiles"]
-    assert q["0.0"] <= q["0.5"] <= q["1.0"]
+        np.testing.assert_allclose(block["gal_per_min"], 60 * 4 / block["run_s"])
+        acc = block["accuracy"]
+        assert acc["n_galaxies"] == 3 and 0.0 <= acc["frac_within_tol"] <= 1.0
+        assert acc["n_worse"] == round(3 * (1 - acc["frac_within_tol"]))
+        q = acc["delta_logp_quantiles"]
+        assert q["0.0"] <= q["0.5"] <= q["1.0"]
+    ref = out["reference"]
+    assert ref["n_starts"] == 2 and ref["n_runs"] == 3 * 2 and checks.is_time(ref["run_s"])
+    assert 1 <= ref["iterations_median"] <= ref["iterations_max"]
     checks.provenance(out["provenance"])
     assert checks.roundtrip(tmp_path, out, "map")["benchmark"] == "map"
+

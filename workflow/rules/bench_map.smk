@@ -3,8 +3,8 @@
 # Levenberg-Marquardt MAP over benchmarks.map.n_galaxies prior-drawn mock galaxies in one
 # vmapped program (galaxies per minute, one XLA worker) and the fraction of the first
 # n_reference whose MAP log posterior is within 0.1 of the best of reference_starts L-BFGS
-# starts. Settings: benchmarks.map (defaults: config/schema.yaml); options are MAPOpts
-# fields over backend_options.map.
+# starts, for each LM setting in benchmarks.map.settings (MAPOpts fields over
+# backend_options.map; defaults: config/schema.yaml). The L-BFGS runs go one at a time.
 
 
 rule bench_map:
@@ -19,10 +19,7 @@ rule bench_map:
         model=lambda wildcards: config["model"],
         fit=lambda wildcards: config["fit"],
         cfg=lambda wildcards: config["benchmarks"]["map"],
-        options=lambda wildcards: {
-            **config["backend_options"].get("map", {}),
-            **config["benchmarks"]["map"]["options"],
-        },
+        options=lambda wildcards: config["backend_options"].get("map", {}),
     threads: 1  # one XLA worker, as the fit jobs
     resources:
         mem_mb=8000,
