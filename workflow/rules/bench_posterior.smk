@@ -32,3 +32,34 @@ rule bench_posterior:
         ENV_CPU
     script:
         "../../scripts/bench_posterior.py"
+
+
+# The auto backend's HMC stage, whitened NUTS vs ChEES-HMC (issue 15; on request):
+#   snakemake --cores 2 results/benchmarks/cpu/hmc.json
+# The first benchmarks.hmc.n_galaxies catalogue galaxies, every one sent down the HMC path, once
+# per entry of benchmarks.hmc.kernels (auto options over batch_options("auto")): converged
+# galaxies per second, gradients per galaxy and per ESS, coverage of the truths.
+rule bench_hmc:
+    """Whitened NUTS vs ChEES as auto's HMC stage: converged galaxies per second at equal calibration."""
+    input:
+        ssp=ssp_path(),
+        catalog=catalog_path(),
+    output:
+        "results/benchmarks/cpu/hmc.json",
+    log:
+        "logs/benchmarks/cpu/hmc.log",
+    params:
+        model=lambda wildcards: config["model"],
+        fit=lambda wildcards: config["fit"],
+        cfg=lambda wildcards: config["benchmarks"]["hmc"],
+        options=lambda wildcards: batch_options("auto"),
+        mock_redshift=lambda wildcards: mock_redshift(),
+    threads: 1  # one XLA worker, as the fit jobs
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=0,
+    conda:
+        ENV_CPU
+    script:
+        "../../scripts/bench_hmc.py"

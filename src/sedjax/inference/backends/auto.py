@@ -4,7 +4,8 @@ Per galaxy (key split once: ``k_is, k_hmc = split(key)``):
 
 1. :func:`stage_is`: the ``is`` backend (:mod:`.importance`: LM MAP, Newton, multivariate-t
    proposal, PSIS). Accepted (k̂ < ``k_max`` and PSIS ESS ≥ ``min_ess``): done, ``path = 0``.
-2. :func:`stage_hmc`, only for galaxies IS did not accept: whitened NUTS (:mod:`.whmc`) from
+2. :func:`stage_hmc`, only for galaxies IS did not accept: whitened NUTS (:mod:`.whmc`;
+   ``hmc_kernel="chees"``: ChEES-tuned jittered HMC in the same whitened coordinates) from
    IS's mode, ``n_chains`` chains of ``hmc_draws_per_chain`` draws (thinned to
    ``n_samples / n_chains`` each for the result; R-hat and ESS use every draw), ``path = 1``; it
    converged when split R-hat ≤ ``rhat_max`` and bulk ESS ≥ ``min_ess`` (over the sampled
@@ -32,7 +33,7 @@ from . import nuts as nuts_backend
 from ._common import bind_logdensity
 from .gaussian import gaussian_from_cov
 from .importance import ISOpts, run_is
-from .whmc import whitened_nuts
+from .whmc import whitened_chees, whitened_nuts
 from sedjax.inference.psis import K_HAT_MAX
 
 
@@ -47,6 +48,10 @@ class AutoOpts:
       HMC stage's bulk-ESS threshold.
     n_chains, n_warmup, hmc_draws_per_chain, max_num_doublings, target_accept: the whitened HMC stage
       (4 × 500 draws: at ~0.2-0.5 bulk ESS per draw on the default model, enough for ESS >= 400).
+    hmc_kernel: "nuts" (whitened NUTS, tree depth capped at ``max_num_doublings``) or "chees"
+      (:func:`~sedjax.inference.backends.whmc.whitened_chees`: the galaxy's ``n_chains`` chains
+      as ChEES's ensemble, at most ``2**max_num_doublings`` leapfrog steps per transition,
+      Adam at ``chees_learning_rate``; ``target_accept`` is NUTS's only, ChEES aims at 0.651).
     rhat_max: the HMC stage's convergence threshold on split R-hat.
     hmc_batch: galaxies per vmapped HMC call in a catalogue fit (``BatchProgram``). 1 on a CPU:
       every vmapped NUTS step costs the longest trajectory among all its chains (tree depth 6:
@@ -72,8 +77,12 @@ class AutoOpts:
     target_accept: float = 0.8
     rhat_max: float = 1.01
     hmc_batch: int = 1
+    hmc_kernel: str = "nuts"
+    chees_learning_rate: float = 0.025
 
     def __post_init__(self):
+        if self.hmc_kernel not in ("nuts", "chees"):
+            raise ValueError(f"AutoOpts.hmc_kernel must be 'nuts' or 'chees', got {self.hmc_kernel!r}")
         if self.n_samples % self.n_chains:
             raise ValueError(f"AutoOpts.n_samples ({self.n_samples}) must be a multiple of n_chains ({self.n_chains})")
         kept = self.n_samples // self.n_chains
@@ -100,11 +109,17 @@ def stage_is(key, logdensity_fn, data, init_fn, opts: AutoOpts, *, mode_fn):
 
 
 def stage_hmc(key, logdensity_fn, data, mode, cov, opts: AutoOpts):
-    """Stage 2 (whitened NUTS from IS's ``mode`` and Gaussian ``cov``) of one galaxy."""
+    """Stage 2 (whitened NUTS or ChEES-HMC from IS's ``mode`` and Gaussian ``cov``) of one galaxy."""
     _, k_hmc = jax.random.split(key)
-    out = whitened_nuts(k_hmc, bind_logdensity(logdensity_fn, data), mode, gaussian_from_cov(cov),
-                        n_chains=opts.n_chains, n_warmup=opts.n_warmup, n_samples=opts.hmc_draws_per_chain,
-                        max_num_doublings=opts.max_num_doublings, target_accept=opts.target_accept)
+    logp, g = bind_logdensity(logdensity_fn, data), gaussian_from_cov(cov)
+    if opts.hmc_kernel == "chees":
+        out = whitened_chees(k_hmc, logp, mode, g, n_chains=opts.n_chains, n_warmup=opts.n_warmup,
+                             n_samples=opts.hmc_draws_per_chain, max_leapfrog_steps=2**opts.max_num_doublings,
+                             learning_rate=opts.chees_learning_rate)
+    else:
+        out = whitened_nuts(k_hmc, logp, mode, g, n_chains=opts.n_chains, n_warmup=opts.n_warmup,
+                            n_samples=opts.hmc_draws_per_chain, max_num_doublings=opts.max_num_doublings,
+                            target_accept=opts.target_accept)
     out["hmc_converged"] = (out["rhat_max"] <= opts.rhat_max) & (out["ess_bulk_min"] >= opts.min_ess)
     # the thresholds, kept with the fit: status_checks applies them to the physical quantities too
     out["hmc_rhat_max"] = jnp.asarray(opts.rhat_max, mode.dtype)

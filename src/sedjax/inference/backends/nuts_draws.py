@@ -34,7 +34,14 @@ def draw_chains(key, logp, states, step_sizes, imms, n_samples: int, max_num_dou
         return out
 
     pos, lp, div, acc, nsteps, nexp = jax.vmap(sample_one)(jax.random.split(key, n_chains), states, step_sizes, imms)
-    d = pos.shape[-1]
+    return chain_summary(pos, lp, div, acc, nsteps, step_sizes, jnp.sum(nexp >= max_num_doublings))
+
+
+def chain_summary(pos, lp, div, acc, nsteps, step_sizes, n_max_treedepth) -> dict:
+    """The result keys of :func:`draw_chains` from per-chain traces (leading axes
+    ``(n_chains, n_samples)``: positions, log densities, divergence flags, acceptance
+    rates, leapfrog steps), the chains' step sizes and the count of draws at the depth cap."""
+    n_chains, n_samples, d = pos.shape
     rhat = diag.split_rhat(pos)
     ess = diag.ess_bulk(pos)
     accept_per_chain = jnp.mean(acc, axis=1)
@@ -55,5 +62,5 @@ def draw_chains(key, logp, states, step_sizes, imms, n_samples: int, max_num_dou
         "accept_per_chain": accept_per_chain,
         "step_size": step_sizes,
         "n_leapfrog_mean": jnp.mean(nsteps.astype(pos.dtype)),
-        "n_max_treedepth": jnp.sum(nexp >= max_num_doublings),
+        "n_max_treedepth": n_max_treedepth,
     }

@@ -1,0 +1,57 @@
+"""bench_hmc's record (structure and internal consistency, never timings) and its choice of kernel."""
+
+import jax
+import numpy as np
+import pandas as pd
+import pytest
+
+from sedjax.bench.hmc import best_kernel, bench_hmc, coverage
+
+
+def _calib(c68, c95, per_s):
+    return {"calibration": {"cov68": c68, "cov95": c95}, "converged_per_s": per_s}
+
+
+def test_best_kernel_is_the_fastest_calibrated_one():
+    kernels = {"fast_overconfident": _calib(0.55, 0.90, 9.0), "nuts": _calib(0.67, 0.94, 1.0),
+               "chees": _calib(0.70, 0.96, 3.0)}
+    assert best_kernel(kernels, 0.05) == "chees"
+    assert best_kernel(kernels, 0.20) == "fast_overconfident"
+    assert best_kernel({"a": _calib(0.5, 0.8, 1.0)}, 0.05) is None
+
+
+def test_coverage_pools_the_rank_columns_of_ok_rows():
+    table = pd.DataFrame({"a_rank": [0.5, 0.1, 0.99, 0.5], "b_rank": [0.2, np.nan, 0.5, 0.0], "a_median": [1, 2, 3, 4]})
+    c = coverage(table, [True, True, True, False])
+    # ok ranks: 0.5, 0.1, 0.99, 0.2, 0.5 -> inside 68%: 0.5, 0.2, 0.5; inside 95%: also 0.1
+    assert c["n_ranks"] == 5 and c["cov68"] == pytest.approx(3 / 5) and c["cov95"] == pytest.approx(4 / 5)
+
+
+@pytest.mark.slow  # two small auto batches through the HMC stage
+def test_bench_hmc_record(default_model, checks, tmp_path):
+    model = default_model
+    n = 2
+    draws = [model.spec.sample(jax.random.PRNGKey(10 + i)) for i in range(n)]
+    flux = np.stack([np.asarray(model.predict_photometry(p, mode="fast")) for p in draws])
+    arrays = {"ids": np.arange(n), "flux": flux, "flux_err": 0.1 * flux, "mask": np.ones_like(flux, bool),
+              "redshift": np.full(n, model.fixed_redshift)}
+    truth = {k: np.array([float(p[k]) for p in draws]) for k in model.spec.free_params}
+    options = {"n_samples": 40, "n_draws": 100, "n_adapt": 0, "n_starts": 1, "n_library_starts": 0, "lm_steps": 3,
+               "n_chains": 2, "n_warmup": 10, "hmc_draws_per_chain": 20, "max_num_doublings": 3}
+    out = bench_hmc(model, arrays, truth, {"nuts": {"hmc_kernel": "nuts"}, "chees": {"hmc_kernel": "chees"}},
+                    options=options)
+    assert set(out["kernels"]) == {"nuts", "chees"} and out["n_galaxies"] == n
+    for name, rec in out["kernels"].items():
+        assert rec["options"]["hmc_kernel"] == name and rec["options"]["k_max"] == -1.0
+        assert rec["frac_hmc_path"] == 1.0  # IS accepted none: every galaxy took the HMC path
+        assert 0 <= rec["n_converged"] <= n and checks.is_time(rec["run_s"])
+        assert rec["converged_per_s"] == pytest.approx(rec["n_converged"] / rec["run_s"])
+        # at least one leapfrog step per warm-up step and per draw, on each of the 2 chains
+        assert rec["gradients_per_galaxy_mean"] >= 2 * (10 + 20)
+        assert rec["leapfrog_per_draw_mean"] <= 2**3
+        assert sum(rec["failure_reasons"].values()) == n - rec["n_converged"]
+        c = rec["calibration"]
+        if rec["n_converged"]:
+            assert 0.0 <= c["cov68"] <= c["cov95"] <= 1.0
+    assert out["best"] in (None, "nuts", "chees")
+    assert checks.roundtrip(tmp_path, out, "hmc")["benchmark"] == "hmc"
