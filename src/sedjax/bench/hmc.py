@@ -121,7 +121,7 @@ def bench_hmc(model, arrays: dict, truth: dict, kernels: dict, options: dict | N
 def run_hmc_benchmark(model_cfg: dict, ssp_path, catalog_path, cfg: dict, fit_cfg: dict, options: dict,
                       mock_redshift=None, runtime: dict | None = None, log=None) -> dict:
     """The rule's record: ``cfg`` = ``benchmarks.hmc``, ``fit_cfg`` = ``fit``, ``options`` =
-    the batch's ``auto`` options (under ``cfg["options"]``); with provenance."""
+    the batch's ``auto`` options (under each entry of ``cfg["kernels"]``); with provenance."""
     import logging
 
     from sedjax.bench.record import cache_state, provenance
@@ -135,7 +135,7 @@ def run_hmc_benchmark(model_cfg: dict, ssp_path, catalog_path, cfg: dict, fit_cf
     model = model_from_config(model_cfg, ssp_path, z_range=redshift_range(model_cfg, mock_redshift, cat.redshift))
     n = min(int(cfg["n_galaxies"]), len(cat))
     arrays, truth = catalog_rows(cat, 0, n)
-    out = bench_hmc(model, arrays, truth, cfg["kernels"], options={**dict(options or {}), **dict(cfg["options"])},
+    out = bench_hmc(model, arrays, truth, cfg["kernels"], options=dict(options or {}),
                     seed=int(fit_cfg["seed"]), mode=fit_cfg["mode"], sys_frac=float(fit_cfg["sys_frac"]),
                     coverage_tol=float(cfg["coverage_tol"]), log=log.info)
     out["catalog"] = str(catalog_path)
