@@ -1,11 +1,10 @@
 """bench_hmc's record (structure and internal consistency, never timings) and its choice of kernel."""
 
-import jax
 import numpy as np
 import pandas as pd
 import pytest
 
-from sedjax.bench.hmc import best_kernel, bench_hmc, coverage
+from sedjax.bench.hmc import best_kernel, coverage
 
 
 def _calib(c68, c95, per_s):
@@ -28,30 +27,34 @@ def test_coverage_pools_the_rank_columns_of_ok_rows():
 
 
 @pytest.mark.slow  # two small auto batches through the HMC stage
-def test_bench_hmc_record(default_model, checks, tmp_path):
-    model = default_model
-    n = 2
-    draws = [model.spec.sample(jax.random.PRNGKey(10 + i)) for i in range(n)]
-    flux = np.stack([np.asarray(model.predict_photometry(p, mode="fast")) for p in draws])
-    arrays = {"ids": np.arange(n), "flux": flux, "flux_err": 0.1 * flux, "mask": np.ones_like(flux, bool),
-              "redshift": np.full(n, model.fixed_redshift)}
-    truth = {k: np.array([float(p[k]) for p in draws]) for k in model.spec.free_params}
+def test_bench_hmc_record(model_cfg, ssp_path, checks, tmp_path):
+    from sedjax.bench.hmc import run_hmc_benchmark
+    from sedjax.catalog.mock import generate_mock
+    from sedjax.catalog.table import write_catalog
+    from sedjax.model.from_config import model_from_config
+
+    cat_path = tmp_path / "catalog.parquet"
+    write_catalog(generate_mock(model_from_config(model_cfg, ssp_path), 3, seed=4), cat_path)
+    cfg = {"n_galaxies": 2, "coverage_tol": 0.05,
+           "kernels": {"nuts": {"hmc_kernel": "nuts"}, "chees": {"hmc_kernel": "chees", "hmc_draws_per_chain": 40}}}
     options = {"n_samples": 40, "n_draws": 100, "n_adapt": 0, "n_starts": 1, "n_library_starts": 0, "lm_steps": 3,
                "n_chains": 2, "n_warmup": 10, "hmc_draws_per_chain": 20, "max_num_doublings": 3}
-    out = bench_hmc(model, arrays, truth, {"nuts": {"hmc_kernel": "nuts"}, "chees": {"hmc_kernel": "chees"}},
-                    options=options)
+    out = run_hmc_benchmark(model_cfg, ssp_path, cat_path, cfg, {"mode": "fast", "sys_frac": 0.0, "seed": 0}, options)
+    n = 2
     assert set(out["kernels"]) == {"nuts", "chees"} and out["n_galaxies"] == n
     for name, rec in out["kernels"].items():
         assert rec["options"]["hmc_kernel"] == name and rec["options"]["k_max"] == -1.0
+        assert rec["options"]["hmc_draws_per_chain"] == (20 if name == "nuts" else 40)  # the entry over the batch's
         assert rec["frac_hmc_path"] == 1.0  # IS accepted none: every galaxy took the HMC path
         assert 0 <= rec["n_converged"] <= n and checks.is_time(rec["run_s"])
         assert rec["converged_per_s"] == pytest.approx(rec["n_converged"] / rec["run_s"])
         # at least one leapfrog step per warm-up step and per draw, on each of the 2 chains
-        assert rec["gradients_per_galaxy_mean"] >= 2 * (10 + 20)
+        assert rec["gradients_per_galaxy_mean"] >= 2 * (10 + rec["options"]["hmc_draws_per_chain"])
         assert rec["leapfrog_per_draw_mean"] <= 2**3
         assert sum(rec["failure_reasons"].values()) == n - rec["n_converged"]
         c = rec["calibration"]
         if rec["n_converged"]:
             assert 0.0 <= c["cov68"] <= c["cov95"] <= 1.0
     assert out["best"] in (None, "nuts", "chees")
+    checks.provenance(out["provenance"])
     assert checks.roundtrip(tmp_path, out, "hmc")["benchmark"] == "hmc"
