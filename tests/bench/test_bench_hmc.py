@@ -35,13 +35,15 @@ def test_bench_hmc_record(model_cfg, ssp_path, checks, tmp_path):
 
     cat_path = tmp_path / "catalog.parquet"
     write_catalog(generate_mock(model_from_config(model_cfg, ssp_path), 3, seed=4), cat_path)
-    cfg = {"n_galaxies": 2, "coverage_tol": 0.05,
+    # the population: the galaxies IS rejects among the first 3 (k_max -1: all of them), at most 2
+    cfg = {"n_galaxies": 2, "coverage_tol": 0.05, "population": "is_rejected", "pool_size": 3,
            "kernels": {"nuts": {"hmc_kernel": "nuts"}, "chees": {"hmc_kernel": "chees", "hmc_draws_per_chain": 40}}}
     options = {"n_samples": 40, "n_draws": 100, "n_adapt": 0, "n_starts": 1, "n_library_starts": 0, "lm_steps": 3,
-               "n_chains": 2, "n_warmup": 10, "hmc_draws_per_chain": 20, "max_num_doublings": 3}
+               "n_chains": 2, "n_warmup": 10, "hmc_draws_per_chain": 20, "max_num_doublings": 3, "k_max": -1.0}
     out = run_hmc_benchmark(model_cfg, ssp_path, cat_path, cfg, {"mode": "fast", "sys_frac": 0.0, "seed": 0}, options)
     n = 2
     assert set(out["kernels"]) == {"nuts", "chees"} and out["n_galaxies"] == n
+    assert out["population"] == "is_rejected" and out["pool_size"] == 3 and out["ids"] == [0, 1]
     for name, rec in out["kernels"].items():
         assert rec["options"]["hmc_kernel"] == name and rec["options"]["k_max"] == -1.0
         assert rec["options"]["hmc_draws_per_chain"] == (20 if name == "nuts" else 40)  # the entry over the batch's

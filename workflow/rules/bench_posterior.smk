@@ -36,7 +36,10 @@ rule bench_posterior:
 
 # The auto backend's HMC stage, whitened NUTS vs ChEES-HMC (issue 15; on request):
 #   snakemake --cores 2 results/benchmarks/cpu/hmc.json
-# The first benchmarks.hmc.n_galaxies catalogue galaxies, every one sent down the HMC path, once
+# Up to benchmarks.hmc.n_galaxies galaxies that auto's IS stage rejects among the first pool_size
+# of the catalogue (population: is_rejected; about 3 % of the default mock, so give it 1 000:
+#   snakemake --cores 2 --configfile config/catalogue_1000.yaml -- results/benchmarks/cpu/hmc.json
+# ), or the first n_galaxies (population: first), every one sent down the HMC path, once
 # per entry of benchmarks.hmc.kernels (auto options over batch_options("auto")): converged
 # galaxies per second, gradients per galaxy and per ESS, coverage of the truths.
 rule bench_hmc:

@@ -1,6 +1,10 @@
 """HMC kernels of the ``auto`` backend's second stage: whitened NUTS against ChEES-HMC.
 
-On the first ``n_galaxies`` galaxies of the mock catalogue, ``auto`` runs with importance
+The galaxies: with ``population: is_rejected`` (the default) those of the first ``pool_size``
+mock galaxies that ``auto``'s importance-sampling stage does not accept (the galaxies that
+take the HMC path in a catalogue fit: the curved, hard posteriors), at most ``n_galaxies``
+of them (:func:`is_rejected_rows`); with ``population: first`` the first ``n_galaxies``. On them
+``auto`` runs with importance
 sampling switched off as a gate (``k_max = -1``: IS accepts no galaxy, so every galaxy
 takes the HMC path from IS's mode and covariance), once per entry of ``kernels`` (name ->
 ``auto`` options over the batch's, e.g. ``{hmc_kernel: chees, hmc_draws_per_chain: 1000}``), each a
@@ -120,6 +124,20 @@ def bench_hmc(model, arrays: dict, truth: dict, kernels: dict, options: dict | N
     }
 
 
+def is_rejected_rows(model, arrays: dict, options: dict, seed: int, mode: str, sys_frac: float) -> np.ndarray:
+    """Indices of the galaxies in ``arrays`` that ``auto``'s IS stage (the ``is`` backend with
+    ``auto``'s IS options) does not accept."""
+    from dataclasses import asdict
+
+    from sedjax.fitting.batch import fit_batch
+    from sedjax.inference import make_opts
+
+    is_opts = asdict(make_opts("auto", **dict(options or {})).is_opts())
+    res = fit_batch(model, arrays, "is", seed=seed, mode=mode, sys_frac=sys_frac, options=is_opts,
+                    chunk_size=min(len(arrays["ids"]), 250), log=None)
+    return np.flatnonzero(~np.asarray(res.diagnostics["is_accepted"], bool))
+
+
 def run_hmc_benchmark(model_cfg: dict, ssp_path, catalog_path, cfg: dict, fit_cfg: dict, options: dict,
                       mock_redshift=None, runtime: dict | None = None, log=None) -> dict:
     """The rule's record: ``cfg`` = ``benchmarks.hmc``, ``fit_cfg`` = ``fit``, ``options`` =
@@ -135,12 +153,28 @@ def run_hmc_benchmark(model_cfg: dict, ssp_path, catalog_path, cfg: dict, fit_cf
     cache_at_start = cache_state()
     cat = read_catalog(catalog_path, model_cfg["bands"], log=log.warning)
     model = model_from_config(model_cfg, ssp_path, z_range=redshift_range(model_cfg, mock_redshift, cat.redshift))
-    n = min(int(cfg["n_galaxies"]), len(cat))
-    arrays, truth = catalog_rows(cat, 0, n)
+    seed, mode, sys_frac = int(fit_cfg["seed"]), fit_cfg["mode"], float(fit_cfg["sys_frac"])
+    if cfg["population"] == "first":
+        arrays, truth = catalog_rows(cat, 0, min(int(cfg["n_galaxies"]), len(cat)))
+        n_pool = None
+    else:
+        n_pool = min(int(cfg["pool_size"]), len(cat))
+        pool, pool_truth = catalog_rows(cat, 0, n_pool)
+        t0 = time.perf_counter()
+        rows = is_rejected_rows(model, pool, options, seed, mode, sys_frac)[: int(cfg["n_galaxies"])]
+        log.info(f"IS triage of {n_pool} galaxies: {rows.size} rejected (kept), {time.perf_counter() - t0:.0f} s")
+        if rows.size == 0:
+            raise ValueError(f"IS accepted all {n_pool} galaxies of {catalog_path}: no galaxy for the HMC "
+                             "benchmark; use a larger mock (mock.n_galaxies, benchmarks.hmc.pool_size) or "
+                             "benchmarks.hmc.population: first")
+        arrays = {k: np.asarray(v)[rows] for k, v in pool.items()}
+        truth = {k: np.asarray(v)[rows] for k, v in pool_truth.items()}
     out = bench_hmc(model, arrays, truth, cfg["kernels"], options=dict(options or {}),
-                    seed=int(fit_cfg["seed"]), mode=fit_cfg["mode"], sys_frac=float(fit_cfg["sys_frac"]),
-                    coverage_tol=float(cfg["coverage_tol"]), log=log.info)
+                    seed=seed, mode=mode, sys_frac=sys_frac, coverage_tol=float(cfg["coverage_tol"]), log=log.info)
     out["catalog"] = str(catalog_path)
+    out["population"] = cfg["population"]
+    out["pool_size"] = n_pool
+    out["ids"] = np.asarray(arrays["ids"]).tolist()
     out["device"] = "cpu"
     out["provenance"] = provenance(model, cache=cache_at_start, extra={"runtime": runtime})
     return out
