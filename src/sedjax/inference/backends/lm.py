@@ -25,6 +25,12 @@ rejected otherwise (``lam *= lam_up``), so a batch of
 galaxies under ``vmap`` costs the same per galaxy, independent of the data.
 :func:`gauss_newton_precision` is the curvature at a point, reusable as an HMC metric or a
 proposal covariance.
+
+Why not ``optimistix.LevenbergMarquardt``: measured under ``vmap`` (optimistix 0.1.0, 1 000
+galaxies of bench_map's mock, the likelihood's whitened residuals only since its least
+squares takes a pure sum of squares, the same library starts, 20 iterations each, one XLA
+worker): this loop 4.2 s, optimistix 14.1 s (3.4× slower; its ``while_loop`` and
+trust-region bookkeeping run for every galaxy), median χ² equal to 0.1 %.
 """
 
 from __future__ import annotations
