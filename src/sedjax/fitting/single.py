@@ -7,7 +7,7 @@ import numpy as np
 
 from sedjax.fitting.goodness import make_chi2_fn
 from sedjax.fitting.inputs import check_redshifts, warn_metallicity_range
-from sedjax.inference import FitResult, make_opts, run_backend
+from sedjax.inference import QUICK_COMPILE, FitResult, make_opts, run_backend
 from sedjax.inference.diagnostics import quantity_convergence
 from sedjax.inference.posterior import make_data, make_target, physical_samples
 from sedjax.io.provenance import package_versions
@@ -65,7 +65,7 @@ def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float
     target = make_target(model, mode=mode, sys_frac=sys_frac, collapse_amplitude=collapse_amplitude)
     opts = make_opts(backend, **(options or {}))
     raw, compile_s, run_s = run_backend(backend, key, target, data, opts)
-    gof = jax.jit(make_chi2_fn(model, mode, sys_frac))(raw["samples"], data)  # chi2_best, chi2_pvalue
+    gof = jax.jit(make_chi2_fn(model, mode, sys_frac), compiler_options=QUICK_COMPILE)(raw["samples"], data)  # chi2_best, chi2_pvalue
     raw = {**raw, **{k: np.asarray(v) for k, v in gof.items()}}
     samples, derived = physical_samples(model, raw["samples"], data["redshift"])
     conv = quantity_convergence({k: np.asarray(v)[None] for k, v in {**samples, **derived}.items()},

@@ -40,7 +40,16 @@ from .backends import (
     run_pathfinder,
     run_vi,
 )
-from .backends.registry import BACKENDS, bind, bind_stages, iterations, make_opts, run_backend, run_backend_batch
+from .backends.registry import (
+    BACKENDS,
+    QUICK_COMPILE,
+    bind,
+    bind_stages,
+    iterations,
+    make_opts,
+    run_backend,
+    run_backend_batch,
+)
 from .diagnostics import ess_basic, ess_bulk, split_rhat
 from .psis import K_HAT_MAX, psis
 from .status import assess_status, fit_status
@@ -52,6 +61,7 @@ __all__ = [
     "FitResult",
     "ISOpts",
     "K_HAT_MAX",
+    "QUICK_COMPILE",
     "LaplaceOpts",
     "MAPOpts",
     "NSOpts",

@@ -206,9 +206,10 @@ def bind_stages(name: str, target: Target, opts=None, **overrides) -> Stages:
     return Stages(first, second, filler, final)
 
 
-# XLA options for a program that runs for well under a second once (a staged backend's first
-# stage on one galaxy): LLVM's backend optimisations off. On the default model's ``auto`` IS
-# stage this cut the compile by ~5 s (of ~17 s) and lengthened the run by ~0.2 s (of ~0.4 s).
+# XLA options for a program that runs once for well under a second (a staged backend's first
+# stage on one galaxy, a single fit's post-processing of its draws): LLVM's backend
+# optimisations off. On the default model's ``auto`` IS stage this cut the compile by ~5 s
+# (of ~17 s) and lengthened the run by ~0.2 s (of ~0.4 s).
 QUICK_COMPILE = {"xla_backend_optimization_level": 0}
 
 
