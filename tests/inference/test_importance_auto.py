@@ -96,8 +96,10 @@ def test_adaptive_rounds_repair_a_shifted_narrow_proposal():
     assert float(out["log_evidence"]) == pytest.approx(expect, abs=0.03)
 
 
-def test_auto_routes_easy_to_is_and_hard_to_hmc():
-    opts = AutoOpts(n_samples=400, n_draws=2000, n_chains=4, n_warmup=100, hmc_draws_per_chain=200, max_num_doublings=6)
+@pytest.mark.parametrize("kernel", ["nuts", "chees"])
+def test_auto_routes_easy_to_is_and_hard_to_hmc(kernel):
+    opts = AutoOpts(n_samples=400, n_draws=2000, n_chains=4, n_warmup=100, hmc_draws_per_chain=200, max_num_doublings=6,
+                    hmc_kernel=kernel)
     easy = jax.jit(lambda k: run_auto(k, gaussian_logp, {}, init_fn, opts, mode_fn=mode_fn_for(MU, COV)))(jax.random.PRNGKey(3))
     assert int(easy["path"]) == 0 and bool(easy["is_accepted"])
     assert np.isnan(float(easy["rhat_max"])) and int(easy["n_divergent"]) == -1  # HMC did not run
@@ -107,11 +109,17 @@ def test_auto_routes_easy_to_is_and_hard_to_hmc():
     assert int(hard["path"]) == 1 and not bool(hard["is_accepted"])
     assert np.isfinite(float(hard["rhat_max"])) and int(hard["n_transitions"]) == 800  # 4 x 200, thinned to 400
     s = np.asarray(hard["samples"])
-    # the HMC draws follow the banana: E[u1] = E[u0^2] = 1
-    assert s.shape == (400, 3) and abs(s[:, 1].mean() - 1.0) < 0.3
+    assert s.shape == (400, 3)
     d = {k: np.asarray(v) for k, v in hard.items() if k != "samples"}
     status, reason = assess_status("auto", d, s)
     assert ("IS rejected" in reason) or ("HMC not converged" in reason)
+    # NUTS' draws follow the banana (E[u1] = E[u0^2] = 1). ChEES, with 4 chains and a metric
+    # that ignores the curve, tunes short trajectories and has not mixed after 100 + 200
+    # steps: its R-hat says so and the galaxy fails, never a wrong posterior marked ok.
+    if kernel == "nuts" or bool(hard["hmc_converged"]):
+        assert abs(s[:, 1].mean() - 1.0) < 0.3
+    else:
+        assert status == "failed" and "HMC not converged" in reason and float(hard["rhat_max"]) > 1.01
 
 
 @pytest.mark.parametrize("kernel", ["nuts", "chees"])
