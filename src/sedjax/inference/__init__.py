@@ -16,8 +16,8 @@ Modules: ``posterior`` (the one log posterior, whitened residuals, targets), ``c
 (prior library of MAP starts, closed-form amplitude), ``psis`` (Pareto-smoothed importance
 sampling: k-hat, ESS), ``diagnostics`` (R-hat, ESS), ``status`` (fit-status policy),
 ``result`` (FitResult), ``backends/`` (map + ``lm`` (Levenberg–Marquardt), laplace,
-pathfinder, nuts (+ ``whmc``, the whitened warm-up, and ``nuts_draws``, both warm-ups' sampling phase), vi, ns, ``importance`` (is), ``auto``
-(IS triage then whitened HMC), ``gaussian`` (mode refinement, Laplace Gaussian, t proposal),
+pathfinder, nuts (+ ``whmc``, the whitened warm-up and ChEES-HMC, and ``nuts_draws``, both warm-ups' sampling phase), vi, ns, ``importance`` (is), ``auto``
+(IS triage then ChEES- or NUTS-HMC in whitened coordinates), ``gaussian`` (mode refinement, Laplace Gaussian, t proposal),
 registry).
 """
 
