@@ -125,15 +125,21 @@ def bench_hmc(model, arrays: dict, truth: dict, kernels: dict, options: dict | N
 
 
 def is_rejected_rows(model, arrays: dict, options: dict, seed: int, mode: str, sys_frac: float) -> np.ndarray:
-    """Indices of the galaxies in ``arrays`` that ``auto``'s IS stage (the ``is`` backend with
-    ``auto``'s IS options) does not accept."""
+    """Indices of the galaxies in ``arrays`` that ``auto``'s IS stage does not accept: the ``is``
+    backend with ``auto``'s IS options and the key ``auto`` gives its IS stage
+    (:func:`sedjax.inference.backends.auto.stage_is`), so these are the galaxies a catalogue
+    fit sends down the HMC path."""
     from dataclasses import asdict
 
+    import jax
+
     from sedjax.fitting.batch import fit_batch
+    from sedjax.fitting.inputs import galaxy_keys
     from sedjax.inference import make_opts
 
     is_opts = asdict(make_opts("auto", **dict(options or {})).is_opts())
-    res = fit_batch(model, arrays, "is", seed=seed, mode=mode, sys_frac=sys_frac, options=is_opts,
+    keys = jax.vmap(lambda k: jax.random.split(k)[0])(galaxy_keys(seed, arrays["ids"]))
+    res = fit_batch(model, arrays, "is", keys, seed=seed, mode=mode, sys_frac=sys_frac, options=is_opts,
                     chunk_size=min(len(arrays["ids"]), 250), log=None)
     return np.flatnonzero(~np.asarray(res.diagnostics["is_accepted"], bool))
 
