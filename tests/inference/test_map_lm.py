@@ -110,3 +110,35 @@ def test_lm_matches_multistart_lbfgs_and_batch_equals_single(default_model):
                                       MAPOpts(n_starts=0, n_library_starts=2), residual_fn=target.residual_fn,
                                       logprior_fn=target.logprior_fn, start_fn=target.start_fn))
     assert -lib_only["loss"] > lp_ref[0] - 0.1
+
+
+def test_screened_lm_refines_only_the_best_starts():
+    """lm_screen_steps / lm_keep: every start runs the screening steps, the lm_keep lowest run
+    lm_steps more from where they stopped; the others keep their screened values."""
+    from sedjax.inference.backends.map import run_map
+
+    def logp(u, data):  # two wells, u0 = -2 (lower) and u0 = +2 (higher by 1), slow in u1
+        return -((u[0] ** 2 - 4.0) ** 2) - 0.5 * (u[0] - 2.0) / 4.0 - 0.05 * u[1] ** 2
+
+    def init_fn(key):
+        return 3.0 * jax.random.normal(key, (2,))
+
+    key = jax.random.PRNGKey(2)
+    opts = MAPOpts(n_starts=6, n_library_starts=0, lm_screen_steps=2, lm_keep=2, lm_steps=25)
+    out = jax.device_get(run_map(key, logp, {}, init_fn, opts))
+    x0 = jax.device_get(out["start_positions"])
+    screened = [lm_minimize(jnp.asarray(x), {}, logp, n_steps=2) for x in x0]
+    f_screen = np.array([float(s[1]) for s in screened])
+    kept = np.argsort(f_screen)[:2]
+    for j in range(6):
+        if j in kept:
+            u2, f2, _, _ = lm_minimize(screened[j][0], {}, logp, n_steps=25)
+            np.testing.assert_allclose(out["losses"][j], float(f2), rtol=1e-10)
+            assert out["losses"][j] <= f_screen[j]
+        else:
+            np.testing.assert_allclose(out["losses"][j], f_screen[j], rtol=1e-10)
+    assert out["loss"] == np.min(out["losses"]) and np.argmin(out["losses"]) in kept
+    # every kept start ends at a well's bottom (gradient ~ 0)
+    assert np.all(out["grad_norms"][kept] < 1e-6)
+    with pytest.raises(ValueError, match="lm_keep"):
+        MAPOpts(lm_screen_steps=3, lm_keep=0)

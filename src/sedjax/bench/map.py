@@ -3,8 +3,9 @@
 On ``n_galaxies`` mock galaxies drawn from the model's priors (fast-mode photometry, Gaussian
 noise of ``frac_err`` times the flux; drawn here, so the chunk size does not depend on the
 mock catalogue's size), for each LM setting in ``settings`` (name -> MAPOpts fields over the
-MAP backend's options; by default ``throughput``, the cheap setting, and ``backend``, what
-the ``map`` backend runs):
+MAP backend's options; by default ``throughput``, the cheap setting, ``screened``, 12 library
+starts screened for 3 steps and the best 2 refined, and ``backend``, what the ``map`` backend
+runs):
 
 * throughput: one ``jit(vmap(run_map))`` program over the whole chunk (compile, then a cold
   and a warm run of the compiled program; galaxies per minute from the warm run;
@@ -125,7 +126,11 @@ def _accuracy(lp, lp_ref, tol: float) -> dict:
     }
 
 
-DEFAULT_SETTINGS = {"throughput": {"n_starts": 0, "n_library_starts": 2, "lm_steps": 20}, "backend": {}}
+DEFAULT_SETTINGS = {
+    "throughput": {"n_starts": 0, "n_library_starts": 2, "lm_steps": 20},
+    "screened": {"n_starts": 0, "n_library_starts": 12, "lm_screen_steps": 3, "lm_keep": 2, "lm_steps": 17},
+    "backend": {},
+}
 
 
 def bench_map(model, n_galaxies: int = 1000, n_reference: int = 100, reference_starts: int = 20,
@@ -161,7 +166,8 @@ def bench_map(model, n_galaxies: int = 1000, n_reference: int = 100, reference_s
         opts = make_opts("map", **{**dict(options or {}), **dict(fields), "optimizer": "lm"})
         lm = _timed_batch(bind("map", target, opts), keys, data)
         acc = _accuracy(-np.asarray(lm["out"]["loss"][:n_reference], dtype=float), lp_ref, tol)
-        log(f"LM {name} ({opts.n_library_starts} library + {opts.n_starts} random starts x {opts.lm_steps} steps): "
+        screen = f", the best {opts.lm_keep} after {opts.lm_screen_steps}" if opts.lm_screen_steps else ""
+        log(f"LM {name} ({opts.n_library_starts} library + {opts.n_starts} random starts x {opts.lm_steps} steps{screen}): "
             f"{n_galaxies} galaxies, compile {lm['compile_s']:.1f} s, warm run {lm['run_s']:.2f} s, "
             f"{lm['gal_per_min']:.0f} galaxies/min; within {tol} of the reference: {acc['frac_within_tol']:.3f}")
         blocks[name] = {"options": {k: getattr(opts, k) for k in opts.__dataclass_fields__},

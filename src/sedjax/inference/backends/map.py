@@ -34,6 +34,13 @@ class MAPOpts:
     n_library_starts: best-chi2 prior-library starts added when the target has a
       ``start_fn`` (ignored otherwise).
     lm_steps: LM iterations per start (exactly this many: no early stop).
+    lm_screen_steps, lm_keep: successive halving for LM. With ``lm_screen_steps`` > 0 every
+      start first runs that many iterations, and only the ``lm_keep`` lowest then run
+      ``lm_steps`` more (0: every start runs ``lm_steps``). Measured by bench_map's setup
+      (1 000 mock galaxies, 100 against the best of 20 L-BFGS starts): 12 library starts × 3
+      screening steps, the best 2 × 17 more, put 99 % of galaxies within 0.1 of the reference
+      at 2 700 galaxies/min per core, where 2 library starts × 20 steps reached 90 % (5 600/min)
+      and 12 starts × 30 steps 100 % (620/min).
     n_steps: maximum number of L-BFGS iterations per start.
     memory_size: L-BFGS history length.
     max_linesearch_steps: cap on zoom line-search evaluations per iteration.
@@ -48,8 +55,13 @@ class MAPOpts:
     memory_size: int = 10
     max_linesearch_steps: int = 20
     gtol: float = 1e-8
+    lm_screen_steps: int = 0
+    lm_keep: int = 2
 
     def __post_init__(self):
+        if self.lm_screen_steps < 0 or self.lm_keep < 1:
+            raise ValueError(f"MAPOpts needs lm_screen_steps >= 0 and lm_keep >= 1, got "
+                             f"{self.lm_screen_steps} and {self.lm_keep}")
         if self.optimizer not in ("lm", "lbfgs"):
             raise ValueError(f"MAPOpts.optimizer must be 'lm' or 'lbfgs', got {self.optimizer!r}")
         if self.n_starts < 0 or self.n_library_starts < 0 or self.n_starts + self.n_library_starts < 1:
@@ -108,6 +120,16 @@ def start_positions(key, data, init_fn, opts: MAPOpts, start_fn=None):
     return parts[0] if len(parts) == 1 else jnp.concatenate(parts, axis=0)
 
 
+def _screened_lm(lm, x0, screen_steps: int, keep: int, steps: int):
+    """Successive halving: every start ``screen_steps`` LM iterations, the ``keep`` lowest
+    ``steps`` more. Per-start outputs (the kept starts' after both phases, the others' after
+    screening; ``n_iter`` the accepted steps of both phases)."""
+    xs, values, gnorms, n_iters = jax.vmap(lambda x: lm(x, screen_steps))(x0)
+    kept = jnp.argsort(jnp.where(jnp.isfinite(values), values, jnp.inf))[:keep]
+    x2, v2, g2, n2 = jax.vmap(lambda x: lm(x, steps))(xs[kept])
+    return xs.at[kept].set(x2), values.at[kept].set(v2), gnorms.at[kept].set(g2), n_iters.at[kept].add(n2)
+
+
 def map_core(key, logdensity_fn, data, init_fn, opts: MAPOpts, *, residual_fn=None, logprior_fn=None, start_fn=None):
     """Multi-start MAP; returns a dict with the best point and per-start info.
 
@@ -115,8 +137,13 @@ def map_core(key, logdensity_fn, data, init_fn, opts: MAPOpts, *, residual_fn=No
     """
     x0 = start_positions(key, data, init_fn, opts, start_fn)
     if opts.optimizer == "lm":
-        def one(x):
-            return lm_minimize(x, data, logdensity_fn, residual_fn, logprior_fn, n_steps=opts.lm_steps)
+        def lm(x, n_steps):
+            return lm_minimize(x, data, logdensity_fn, residual_fn, logprior_fn, n_steps=n_steps)
+
+        if 0 < opts.lm_screen_steps and opts.lm_keep < x0.shape[0]:
+            xs, values, gnorms, n_iters = _screened_lm(lm, x0, opts.lm_screen_steps, opts.lm_keep, opts.lm_steps)
+        else:
+            xs, values, gnorms, n_iters = jax.vmap(lambda x: lm(x, opts.lm_steps))(x0)
     else:
         logp = bind_logdensity(logdensity_fn, data)
 
@@ -126,7 +153,7 @@ def map_core(key, logdensity_fn, data, init_fn, opts: MAPOpts, *, residual_fn=No
         def one(x):
             return lbfgs_minimize(loss, x, opts)
 
-    xs, values, gnorms, n_iters = jax.vmap(one)(x0)
+        xs, values, gnorms, n_iters = jax.vmap(one)(x0)
     ranked = jnp.where(jnp.isfinite(values), values, jnp.inf)
     best = jnp.argmin(ranked)
     return {
@@ -188,4 +215,6 @@ def status_checks(d, **limits) -> tuple[list[str], list[str]]:
 
 def iterations(opts: MAPOpts) -> int:
     """Sequential iterations of one call (for a per-iteration time)."""
-    return opts.lm_steps if opts.optimizer == "lm" else opts.n_steps
+    if opts.optimizer == "lm":
+        return opts.lm_steps + (opts.lm_screen_steps if opts.lm_screen_steps > 0 else 0)
+    return opts.n_steps
