@@ -36,11 +36,11 @@ class MAPOpts:
     lm_steps: LM iterations per start (exactly this many: no early stop).
     lm_screen_steps, lm_keep: successive halving for LM. With ``lm_screen_steps`` > 0 every
       start first runs that many iterations, and only the ``lm_keep`` lowest then run
-      ``lm_steps`` more (0: every start runs ``lm_steps``). Measured by bench_map's setup
-      (1 000 mock galaxies, 100 against the best of 20 L-BFGS starts): 12 library starts × 3
-      screening steps, the best 2 × 17 more, put 99 % of galaxies within 0.1 of the reference
-      at 2 700 galaxies/min per core, where 2 library starts × 20 steps reached 90 % (5 600/min)
-      and 12 starts × 30 steps 100 % (620/min).
+      ``lm_steps`` more (0: every start runs ``lm_steps``). Measured by rule bench_map (1 000
+      mock galaxies, 100 against the best of 20 L-BFGS starts, CPU time of one worker): 12
+      library starts × 3 screening steps, the best 2 × 17 more, put 99 % of galaxies within
+      0.1 of the reference at 2 530 galaxies/min per core, where 2 library starts × 20 steps
+      reached 90 % (5 610/min) and 12 starts × 30 steps 100 % (665/min).
     n_steps: maximum number of L-BFGS iterations per start.
     memory_size: L-BFGS history length.
     max_linesearch_steps: cap on zoom line-search evaluations per iteration.
