@@ -1,6 +1,5 @@
 """bench_hmc's record (structure and internal consistency, never timings) and its choice of kernel."""
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -19,11 +18,15 @@ def test_best_kernel_is_the_fastest_calibrated_one():
     assert best_kernel({"a": _calib(0.5, 0.8, 1.0)}, 0.05) is None
 
 
-def test_coverage_pools_the_rank_columns_of_ok_rows():
-    table = pd.DataFrame({"a_rank": [0.5, 0.1, 0.99, 0.5], "b_rank": [0.2, np.nan, 0.5, 0.0], "a_median": [1, 2, 3, 4]})
-    c = coverage(table, [True, True, True, False])
-    # ok ranks: 0.5, 0.1, 0.99, 0.2, 0.5 -> inside 68%: 0.5, 0.2, 0.5; inside 95%: also 0.1
-    assert c["n_ranks"] == 5 and c["cov68"] == pytest.approx(3 / 5) and c["cov95"] == pytest.approx(4 / 5)
+def test_coverage_is_the_workflow_calibration_over_converged_rows():
+    # quantity a: truths 0, 0, 5, 0 in [-1, 1] (68 %) and [-3, 3] (95 %); row 3 failed
+    n = 4
+    table = pd.DataFrame({"id": range(n), "backend": "hmc", "status": ["ok", "ok", "ok", "failed"], "n_samples": [100] * n, "true_a": [0.0, 0.0, 5.0, 0.0],
+                          "a_p2_5": [-3.0] * n, "a_p16": [-1.0] * n, "a_median": [0.0] * n, "a_p84": [1.0] * n,
+                          "a_p97_5": [3.0] * n, "a_rank": [0.5, 0.5, 1.0, 0.5]})
+    c = coverage(table)
+    assert c["n_quantities"] == 1
+    assert c["cov68"] == pytest.approx(2 / 3) and c["cov95"] == pytest.approx(2 / 3)
 
 
 @pytest.mark.slow  # two small auto batches through the HMC stage

@@ -18,8 +18,8 @@ one after another, ``hmc_batch`` = 1, as on a CPU). Per entry:
 * the work: leapfrog steps per draw (sampling and warm-up) and gradient evaluations per
   galaxy (``n_chains`` × (warm-up + draws) × leapfrog steps), divergences, median bulk ESS;
 * calibration over the converged galaxies: the fraction of truths inside the central 68 %
-  and 95 % intervals, over every parameter and derived quantity
-  (:func:`sedjax.analysis.calibration.summary_table`'s ranks).
+  and 95 % intervals, averaged over every parameter and derived quantity
+  (:func:`sedjax.analysis.calibration.calibration_tables`, as the workflow's calibration).
 
 ``best`` names the entry with the most converged galaxies per second among those whose
 coverage is within ``coverage_tol`` of 0.68 and 0.95 (None if none is). Nothing here
@@ -35,15 +35,18 @@ import numpy as np
 NOMINAL = {"cov68": 0.68, "cov95": 0.95}
 
 
-def coverage(table, ok) -> dict:
-    """Fractions of truths inside the central 68 % / 95 % intervals over the ``ok`` rows of a
-    :func:`~sedjax.analysis.calibration.summary_table` (every ``*_rank`` column pooled)."""
-    ranks = table.loc[np.asarray(ok), [c for c in table.columns if c.endswith("_rank")]].to_numpy(np.float64)
-    r = ranks[np.isfinite(ranks)]
-    if r.size == 0:
-        return {"cov68": float("nan"), "cov95": float("nan"), "n_ranks": 0}
-    return {"cov68": float(np.mean(np.abs(r - 0.5) < 0.34)), "cov95": float(np.mean(np.abs(r - 0.5) < 0.475)),
-            "n_ranks": int(r.size)}
+def coverage(table) -> dict:
+    """68 % / 95 % coverage of the truths over the converged rows of a
+    :func:`~sedjax.analysis.calibration.summary_table`, from
+    :func:`~sedjax.analysis.calibration.calibration_tables` (the workflow's calibration),
+    averaged over the quantities."""
+    from sedjax.analysis.calibration import calibration_tables
+
+    cal, _ = calibration_tables({"hmc": table})
+    if cal.empty or not np.isfinite(cal["coverage_68"]).any():
+        return {"cov68": float("nan"), "cov95": float("nan"), "n_quantities": 0}
+    return {"cov68": float(np.nanmean(cal["coverage_68"])), "cov95": float(np.nanmean(cal["coverage_95"])),
+            "n_quantities": int(np.isfinite(cal["coverage_68"]).sum())}
 
 
 def kernel_record(res, run_wall_s: float, opts) -> dict:
@@ -77,7 +80,7 @@ def kernel_record(res, run_wall_s: float, opts) -> dict:
         "rhat_max_median": float(np.nanmedian(np.asarray(d["rhat_max"], float))),
         "n_divergent": int(np.nansum(np.asarray(d["n_divergent"], float))),
         "failure_reasons": {str(r): int(c) for r, c in zip(reasons, counts)},
-        "calibration": coverage(summary_table(res), ok),
+        "calibration": coverage(summary_table(res)),
     }
 
 
