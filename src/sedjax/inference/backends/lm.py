@@ -54,13 +54,13 @@ def _objective(residual_fn, logprior_fn, logdensity_fn, data):
 
     def lik_parts(u):
         r, c = residual_fn(u, data)
-        return r, c
+        return (r, c), (r, c)  # Jacobian and value from one trace (jacfwd's has_aux)
 
     def prior_loss(u):
         return -logprior_fn(u, data)
 
     def at(u):
-        (r, c), (jr, gc) = lik_parts(u), jax.jacfwd(lik_parts)(u)
+        (jr, gc), (r, c) = jax.jacfwd(lik_parts, has_aux=True)(u)
         fp, gp = jax.value_and_grad(prior_loss)(u)
         hp = jax.hessian(prior_loss)(u)
         f = 0.5 * jnp.sum(r**2) - c + fp
