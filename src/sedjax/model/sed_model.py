@@ -36,6 +36,7 @@ from sedjax.physics import cosmology, dust, igm
 from sedjax.physics.constants import AB_ZEROPOINT_CGS, L_SUN_ERG_S, MPC_CM, T_BIRTH_CLOUD_GYR
 from sedjax.photometry.filters import load_filters
 from sedjax.model.params import Parameters
+from sedjax.model.fast_photometry import band_flux
 from sedjax.model.table_grid import FastTables, RedshiftTables, interp_tables  # noqa: F401 (FastTables re-exported)
 from sedjax.photometry.integration import band_weights, make_integration_grid
 from sedjax.model.priors import Fixed, LogUniform, Normal, Uniform
@@ -293,14 +294,12 @@ class SEDModel:
         )
         # young mass sits only in the first ages, old mass only from first_old on: two
         # contractions over just those rows (under vmap each is one matrix product), then
-        # the metallicity weights
+        # the metallicity weights and dust (sedjax.model.fast_photometry)
         w = met_weights(self._lgmet(p), self._ssp_lgmet)
         shape = tables.wave_eff_rest_aa.shape
-        young = w @ (mass_young[: self._n_young] @ tables.young_band_flux).reshape(w.shape[0], -1)
-        old = w @ (mass_old[self._first_old :] @ tables.old_band_flux).reshape(w.shape[0], -1)
-        young, old = young.reshape(shape), old.reshape(shape)
         t_young, t_old = self._dust(tables.wave_eff_rest_aa.reshape(-1), p)
-        return jnp.sum(old * t_old.reshape(shape) + young * t_young.reshape(shape), axis=-1)
+        return band_flux(mass_young[: self._n_young], mass_old[self._first_old :], w, t_young.reshape(shape),
+                         t_old.reshape(shape), tables.young_band_flux, tables.old_band_flux)
 
     # -------------------------------------------------------------- exact mode
     def _photometry_exact(self, p):
