@@ -3,8 +3,8 @@
 On ``n_galaxies`` mock galaxies drawn from the model's priors (fast-mode photometry, Gaussian
 noise of ``frac_err`` times the flux; drawn here, so the chunk size does not depend on the
 mock catalogue's size), for each LM setting in ``settings`` (name -> MAPOpts fields over the
-MAP backend's options; by default ``throughput``, the cheap setting, ``screened``, 12 library
-starts screened for 3 steps and the best 2 refined, and ``backend``, what the ``map`` backend
+MAP backend's options; by default ``throughput``, the cheap setting, ``screened``, 4 library
+and 8 prior starts screened for 5 steps and the best 3 refined, and ``backend``, what the ``map`` backend
 runs):
 
 * throughput: one ``jit(vmap(run_map))`` program over the whole chunk (compile, then a cold
@@ -128,12 +128,12 @@ def _accuracy(lp, lp_ref, tol: float) -> dict:
 
 DEFAULT_SETTINGS = {
     "throughput": {"n_starts": 0, "n_library_starts": 2, "lm_steps": 20},
-    "screened": {"n_starts": 0, "n_library_starts": 12, "lm_screen_steps": 3, "lm_keep": 2, "lm_steps": 17},
+    "screened": {"n_starts": 8, "n_library_starts": 4, "lm_screen_steps": 5, "lm_keep": 3, "lm_steps": 25},
     "backend": {},
 }
 
 
-def bench_map(model, n_galaxies: int = 1000, n_reference: int = 100, reference_starts: int = 20,
+def bench_map(model, n_galaxies: int = 1000, n_reference: int = 500, reference_starts: int = 20,
               settings: dict | None = None, options: dict | None = None, seed: int = 0, frac_err: float = 0.1,
               tol: float = 0.1, mode: str = "fast", sys_frac: float = 0.0, library_size: int = 10_000,
               log=None) -> dict:

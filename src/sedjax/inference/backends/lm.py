@@ -19,6 +19,11 @@ uses the exact F, so the iteration still only descends.
 
 Without a residual function (a generic target) H is the exact Hessian of F (damped Newton).
 
+Cost: one step is one ``jacfwd`` of the residuals (value and Jacobian from one trace). For the
+SED model that is ~100 µs per galaxy under ``vmap`` against ~16 µs for a forward pass, because
+the SFH quadrature and the fast photometry carry custom JVPs (``sedjax.physics.sfh``,
+``sedjax.model.fast_photometry``); without them it was 245 µs.
+
 Every start runs exactly ``n_steps`` iterations: a step is accepted with ``jnp.where`` when F
 decreases, or stays within roundoff while the gradient shrinks (``lam *= lam_down``), and
 rejected otherwise (``lam *= lam_up``), so a batch of

@@ -37,10 +37,12 @@ class MAPOpts:
     lm_screen_steps, lm_keep: successive halving for LM. With ``lm_screen_steps`` > 0 every
       start first runs that many iterations, and only the ``lm_keep`` lowest then run
       ``lm_steps`` more (0: every start runs ``lm_steps``). Measured by rule bench_map (1 000
-      mock galaxies, 100 against the best of 20 L-BFGS starts, CPU time of one worker): 12
-      library starts × 3 screening steps, the best 2 × 17 more, put 99 % of galaxies within
-      0.1 of the reference at 2 530 galaxies/min per core, where 2 library starts × 20 steps
-      reached 90 % (5 610/min) and 12 starts × 30 steps 100 % (665/min).
+      mock galaxies, 500 against the best of 20 L-BFGS starts, CPU time of one worker, at
+      32a6a6d): 4 library + 8 prior starts × 5 screening steps, the best 3 × 25 more, put
+      99.2 % of galaxies within 0.1 of the reference at 3 360 galaxies/min per core; the
+      same 12 starts × 22 steps unscreened 100 % (1 950/min); 2 library starts × 20 steps
+      93.8 % (9 800/min). Screening loses galaxies whose best start is not yet among the
+      lowest after a few steps: with 3 screening steps 97–98 %.
     n_steps: maximum number of L-BFGS iterations per start.
     memory_size: L-BFGS history length.
     max_linesearch_steps: cap on zoom line-search evaluations per iteration.
