@@ -16,7 +16,9 @@ SMALL = {
     "map": {"n_starts": 4, "n_steps": 150},
     "laplace": {"n_starts": 4, "n_steps": 150, "n_samples": 500},
     "pathfinder": {"n_samples": 1000, "n_paths": 8},
-    "nuts": {"n_chains": 4, "n_warmup": 500, "n_samples": 200},
+    # S/N 100 is marginal for 200 draws per chain: R-hat < 1.1 held for 6 of keys 3-9 at d188a32
+    # and 3 of 7 after the SFH's custom JVP changed the rounding; with 1 000 draws keys 3-5 pass
+    "nuts": {"n_chains": 4, "n_warmup": 500, "n_samples": 1000},
     "vi": {"n_steps": 1000, "n_samples": 500},
     "ns": {"n_live": 100, "n_samples": 500},
 }
