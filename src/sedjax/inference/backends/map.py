@@ -43,6 +43,10 @@ class MAPOpts:
       same 12 starts × 22 steps unscreened 100 % (1 950/min); 2 library starts × 20 steps
       93.8 % (9 800/min). Screening loses galaxies whose best start is not yet among the
       lowest after a few steps: with 3 screening steps 97–98 %.
+    lm_geodesic: LM steps with geodesic acceleration (:func:`~sedjax.inference.backends.lm.lm_minimize`):
+      one more forward pass per step, more progress per step along curved valleys (bench_map:
+      the screened setting above 99.2 % -> 99.6 %; 4 + 8 starts, 4 -> 3 x 18 steps, 99.0 % at
+      1.23x its speed).
     n_steps: maximum number of L-BFGS iterations per start.
     memory_size: L-BFGS history length.
     max_linesearch_steps: cap on zoom line-search evaluations per iteration.
@@ -59,6 +63,7 @@ class MAPOpts:
     gtol: float = 1e-8
     lm_screen_steps: int = 0
     lm_keep: int = 2
+    lm_geodesic: bool = False
 
     def __post_init__(self):
         if self.lm_screen_steps < 0 or self.lm_keep < 1:
@@ -140,7 +145,8 @@ def map_core(key, logdensity_fn, data, init_fn, opts: MAPOpts, *, residual_fn=No
     x0 = start_positions(key, data, init_fn, opts, start_fn)
     if opts.optimizer == "lm":
         def lm(x, n_steps):
-            return lm_minimize(x, data, logdensity_fn, residual_fn, logprior_fn, n_steps=n_steps)
+            return lm_minimize(x, data, logdensity_fn, residual_fn, logprior_fn, n_steps=n_steps,
+                               geodesic=opts.lm_geodesic)
 
         if 0 < opts.lm_screen_steps and opts.lm_keep < x0.shape[0]:
             xs, values, gnorms, n_iters = _screened_lm(lm, x0, opts.lm_screen_steps, opts.lm_keep, opts.lm_steps)
