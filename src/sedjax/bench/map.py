@@ -5,7 +5,8 @@ noise of ``frac_err`` times the flux; drawn here, so the chunk size does not dep
 mock catalogue's size), for each LM setting in ``settings`` (name -> MAPOpts fields over the
 MAP backend's options; by default ``throughput``, the cheap setting, ``screened``, 4 library
 and 8 prior starts screened for 5 steps and the best 3 refined, ``geodesic``, the same starts
-screened for 4 steps and the best 3 refined for 18 with geodesic acceleration, and
+screened for 4 steps and the best 3 refined for 18 with geodesic acceleration, ``profiled``,
+the same with the amplitude profiled out at every LM point (``lm_profile_amplitude``), and
 ``backend``, what the ``map`` backend runs):
 
 * throughput: one ``jit(vmap(run_map))`` program over the whole chunk (compile, then a cold
@@ -132,6 +133,8 @@ DEFAULT_SETTINGS = {
     "screened": {"n_starts": 8, "n_library_starts": 4, "lm_screen_steps": 5, "lm_keep": 3, "lm_steps": 25},
     "geodesic": {"n_starts": 8, "n_library_starts": 4, "lm_screen_steps": 4, "lm_keep": 3, "lm_steps": 18,
                  "lm_geodesic": True},
+    "profiled": {"n_starts": 8, "n_library_starts": 4, "lm_screen_steps": 4, "lm_keep": 3, "lm_steps": 18,
+                 "lm_profile_amplitude": True},
     "backend": {},
 }
 

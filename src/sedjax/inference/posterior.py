@@ -96,6 +96,8 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: 
     when the redshift is free or ``library_size`` is 0). ``collapse``: the amplitude-collapsed
     target of :mod:`sedjax.inference.collapse` when ``collapse_amplitude`` (and the SFH
     normalisation is free), else None; the registry gives it to the backends that sample.
+    ``linear_amplitude``: the normalisation's index and ln A(u) for LM's variable projection
+    (every band is linear in A; only without a systematic floor, where σ_b depends on A).
     """
     spec = model.spec
     z_free = "redshift" in spec.free_params
@@ -134,6 +136,14 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: 
         return gaussian_loglik(pred, data["flux"], data["flux_err"], data["mask"], sys_frac)
 
     collapse = make_collapse(model, loglik_of_pred, params_of, sys_frac=sys_frac, mode=mode) if collapse_amplitude else None
+    linear_amplitude = None
+    if sys_frac == 0.0 and spec.norm_param in spec.free_params:
+        norm = spec.norm_param
+
+        def log_amplitude_fn(u):  # ln A of the normalisation (a log10 parameter)
+            return math.log(10.0) * spec.from_unconstrained(u)[0][norm]
+
+        linear_amplitude = (spec.free_params.index(norm), log_amplitude_fn)
     return Target(
         logdensity_fn=logdensity_fn,
         init_fn=init_fn,
@@ -142,6 +152,7 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: 
         residual_fn=residual_fn,
         start_fn=make_start_fn(model, library_size, library_seed),
         collapse=collapse,
+        linear_amplitude=linear_amplitude,
     )
 
 

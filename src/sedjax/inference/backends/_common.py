@@ -38,7 +38,10 @@ class Target(NamedTuple):
     * ``residual_fn(u, data) -> (r, c)``: whitened residuals ``r`` (n_band,) and a scalar
       ``c`` with ``loglik_fn = -1/2 |r|^2 + c`` (a least-squares likelihood);
     * ``start_fn(data, k) -> (k, d)``: ``k`` good starting points (e.g. the best-chi2
-      entries of a prior library, :mod:`sedjax.inference.library`).
+      entries of a prior library, :mod:`sedjax.inference.library`);
+    * ``linear_amplitude = (k, log_amplitude_fn)``: ``r`` is affine in ``A =
+      exp(log_amplitude_fn(u))``, which depends on ``u[k]`` alone, and ``c`` does not depend
+      on ``u[k]`` (LM's variable projection, :func:`sedjax.inference.backends.lm.lm_minimize`).
 
     ``collapse``: the same posterior with the SFH normalisation integrated out
     (:class:`sedjax.inference.collapse.Collapse`), or None; the registry hands it to the
@@ -52,6 +55,7 @@ class Target(NamedTuple):
     residual_fn: Optional[Callable] = None
     start_fn: Optional[Callable] = None
     collapse: Optional[Any] = None
+    linear_amplitude: Optional[tuple] = None
 
 
 def bind_logdensity(logdensity_fn: Callable, data) -> Callable:

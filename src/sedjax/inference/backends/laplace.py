@@ -62,7 +62,8 @@ class LaplaceOpts:
 
 
 def run_laplace(
-    key, logdensity_fn, data, init_fn, opts: LaplaceOpts = LaplaceOpts(), *, residual_fn=None, logprior_fn=None, start_fn=None
+    key, logdensity_fn, data, init_fn, opts: LaplaceOpts = LaplaceOpts(), *, residual_fn=None, logprior_fn=None, start_fn=None,
+    linear_amplitude=None,
 ):
     """Laplace approximation at the MAP (the MAP stage of :func:`run_map`, same keywords).
 
@@ -81,7 +82,7 @@ def run_laplace(
     map_key, draw_key = jax.random.split(key)
     r = map_core(
         map_key, logdensity_fn, data, init_fn, opts.map_opts(),
-        residual_fn=residual_fn, logprior_fn=logprior_fn, start_fn=start_fn,
+        residual_fn=residual_fn, logprior_fn=logprior_fn, start_fn=start_fn, linear_amplitude=linear_amplitude,
     )
     mode = r["mode"]
     logp = bind_logdensity(logdensity_fn, data)

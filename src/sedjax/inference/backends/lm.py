@@ -44,8 +44,12 @@ import jax
 import jax.numpy as jnp
 
 
-def _objective(residual_fn, logprior_fn, logdensity_fn, data):
-    """``u -> (F, g, H)`` at one point (the module docstring's definitions)."""
+def _objective(residual_fn, logprior_fn, logdensity_fn, data, linear_amplitude=None, n_newton: int = 3):
+    """``u -> (u, F, g, H, aux)`` at one point (the module docstring's definitions).
+
+    With ``linear_amplitude`` the returned ``u`` has its amplitude coordinate replaced by the
+    conditional optimum (:func:`lm_minimize`); otherwise it is the input.
+    """
     if residual_fn is None or logprior_fn is None:
 
         def loss(u):
@@ -53,7 +57,7 @@ def _objective(residual_fn, logprior_fn, logdensity_fn, data):
 
         def at(u):
             f, g = jax.value_and_grad(loss)(u)
-            return f, g, jax.hessian(loss)(u), None
+            return u, f, g, jax.hessian(loss)(u), None
 
         return at
 
@@ -66,14 +70,53 @@ def _objective(residual_fn, logprior_fn, logdensity_fn, data):
 
     def at(u):
         (jr, gc), (r, c) = jax.jacfwd(lik_parts, has_aux=True)(u)
+        if linear_amplitude is not None:
+            u, r, jr, gc = _profile_amplitude(u, r, jr, gc, prior_loss, *linear_amplitude, n_newton)
         fp, gp = jax.value_and_grad(prior_loss)(u)
         hp = jax.hessian(prior_loss)(u)
         f = 0.5 * jnp.sum(r**2) - c + fp
         g = jr.T @ r - gc + gp
         h = jr.T @ jr + hp
-        return f, g, h, (jr, r)
+        return u, f, g, h, (jr, r)
 
     return at
+
+
+def _profile_amplitude(u, r, jr, gc, prior_loss, k, log_amplitude_fn, n_newton):
+    """Move ``u[k]`` to the optimum of F given the other coordinates; residuals and Jacobian there.
+
+    ``r = z - (A / A_0) q`` with ``q = -J[:, k] / (d ln A / du_k)`` (the residuals are affine
+    in ``A``), so the 1-d problem in ``t = u[k]`` needs no forward pass: ``n_newton`` Newton
+    steps on ``1/2 |z - e^(ln A(t) - ln A_0) q|^2 - ln prior(t)``, each kept only if it lowers
+    it. At the new point ``J[:, j != k]`` scales by ``A / A_0`` and ``J[:, k]`` is recomputed.
+    From a far start (a prior draw) 3 steps do not reach the optimum (about 10 do), but they
+    lower F; the LM steps that follow start near it. Measured on bench_map: 3 plain Newton
+    steps 99.2 % within 0.1, 8 steps with step halving 98.0 % (screening then keeps other
+    starts); 3 it is.
+    """
+    la0, dla0 = jax.value_and_grad(log_amplitude_fn)(u)
+    q = -jr[:, k] / dla0[k]
+    z = r + q
+
+    def g_of(t):
+        ut = u.at[k].set(t)
+        scale = jnp.exp(log_amplitude_fn(ut) - la0)
+        return 0.5 * jnp.sum((z - scale * q) ** 2) + prior_loss(ut)
+
+    def newton(_, tv):
+        t, v = tv
+        g1, g2 = jax.jvp(jax.grad(g_of), (t,), (jnp.ones_like(t),))
+        t_new = t - g1 / jnp.where(g2 > 0, g2, jnp.abs(g2) + 1.0)
+        v_new = g_of(t_new)
+        ok = jnp.isfinite(v_new) & (v_new < v)
+        return jnp.where(ok, t_new, t), jnp.where(ok, v_new, v)
+
+    t, _ = jax.lax.fori_loop(0, n_newton, newton, (u[k], g_of(u[k])))
+    u = u.at[k].set(t)
+    la, dla = jax.value_and_grad(log_amplitude_fn)(u)
+    scale = jnp.exp(la - la0)
+    jr = (jr * scale).at[:, k].set(-dla[k] * scale * q)
+    return u, z - scale * q, jr, gc.at[k].set(0.0)
 
 
 def gauss_newton_precision(u, data, logdensity_fn, residual_fn=None, logprior_fn=None):
@@ -81,7 +124,7 @@ def gauss_newton_precision(u, data, logdensity_fn, residual_fn=None, logprior_fn
 
     Symmetrised; the inverse is a Gaussian approximation's covariance at a mode.
     """
-    _, _, h, _ = _objective(residual_fn, logprior_fn, logdensity_fn, data)(u)
+    _, _, _, h, _ = _objective(residual_fn, logprior_fn, logdensity_fn, data)(u)
     return 0.5 * (h + h.T)
 
 
@@ -98,6 +141,7 @@ def lm_minimize(
     geodesic: bool = False,
     geodesic_alpha: float = 0.75,
     fd_step: float = 0.1,
+    linear_amplitude=None,
 ):
     """Levenberg–Marquardt from ``u0``; returns ``(u, F, grad_norm, n_accepted)``.
 
@@ -112,10 +156,24 @@ def lm_minimize(
     1 000 galaxies (one worker; 4 library + 8 prior starts, 500 checked against 20 L-BFGS
     starts): a step costs ~1.2x; 12 starts x 12 steps 95.0 % -> 98.2 % within 0.1 of the
     reference; screened 5 -> 3 x 25: 99.2 % -> 99.6 % (worst -0.91 -> -0.18) at the same speed.
+
+    ``linear_amplitude = (k, log_amplitude_fn)`` (only with a ``residual_fn``): variable
+    projection (Golub & Pereyra 1973) for a likelihood that is linear in one amplitude. The
+    caller guarantees that ``r`` is affine in ``A = exp(log_amplitude_fn(u))``, that ``A``
+    depends on ``u[k]`` alone and that ``c`` does not depend on ``u[k]`` (the SED target
+    without a systematic floor). At every evaluated point ``u[k]`` is first moved to its
+    conditional optimum (3 Newton steps of a 1-d problem that need no forward pass), so the
+    LM step works on the profile over the other coordinates and the amplitude–shape
+    degeneracy no longer slows it. Measured on bench_map's setup (at 6a2dda8, one worker,
+    500 galaxies against 20 L-BFGS starts): screened 5 -> 3 x 25, 99.2 % -> 99.8 % within 0.1
+    (worst -0.91 -> -0.18); 4 -> 3 x 18 steps 99.2 % at 1.26x the plain screened setting's
+    rate; with geodesic acceleration as well 99.8 % (worst -0.10) at 1.21x.
     """
-    at = _objective(residual_fn, logprior_fn, logdensity_fn, data)
-    geodesic = bool(geodesic) and residual_fn is not None and logprior_fn is not None
-    f0, g0, h0, aux0 = at(u0)
+    least_squares = residual_fn is not None and logprior_fn is not None
+    linear_amplitude = linear_amplitude if least_squares else None
+    at = _objective(residual_fn, logprior_fn, logdensity_fn, data, linear_amplitude)
+    geodesic = bool(geodesic) and least_squares
+    u0, f0, g0, h0, aux0 = at(u0)
     d = u0.shape[0]
     eye = jnp.eye(d, dtype=u0.dtype)
     eps = jnp.finfo(u0.dtype).eps
@@ -139,12 +197,11 @@ def lm_minimize(
         a = h + lam * jnp.diag(scale) + 1e-12 * eye
         delta = direction(u, g, a, aux)
         ok_step = jnp.all(jnp.isfinite(delta))
-        u_new = u + jnp.where(ok_step, delta, 0.0)
-        f_new, g_new, h_new, aux_new = at(u_new)
+        u_new, f_new, g_new, h_new, aux_new = at(u + jnp.where(ok_step, delta, 0.0))
         # descend; at the roundoff floor of F, accept a smaller gradient instead
         tie = (f_new <= f + 8 * eps * jnp.abs(f)) & (jnp.sum(g_new**2) < jnp.sum(g**2))
         accept = ok_step & jnp.isfinite(f_new) & ((f_new < f) | tie) & jnp.all(jnp.isfinite(g_new))
-        accept = accept & jnp.all(jnp.isfinite(h_new))
+        accept = accept & jnp.all(jnp.isfinite(h_new)) & jnp.all(jnp.isfinite(u_new))
         pick = lambda new, old: jnp.where(accept, new, old)  # noqa: E731
         lam = jnp.clip(jnp.where(accept, lam * lam_down, lam * lam_up), 1e-12, 1e12)
         aux = jax.tree.map(pick, aux_new, aux) if geodesic else None

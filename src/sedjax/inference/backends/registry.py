@@ -57,7 +57,7 @@ def _entry(module, run, opts_cls, needs_split=False, extras=(), collapsible=Fals
                    staged)
 
 
-_MAP_EXTRAS = ("residual_fn", "logprior_fn", "start_fn")
+_MAP_EXTRAS = ("residual_fn", "logprior_fn", "start_fn", "linear_amplitude")
 
 
 BACKENDS: dict[str, Backend] = {
@@ -105,7 +105,7 @@ def make_mode_fn(target: Target, collapse=None) -> Callable:
     """
     def mode_fn(key, data, map_opts):
         r = map_core(key, target.logdensity_fn, data, target.init_fn, map_opts, residual_fn=target.residual_fn,
-                     logprior_fn=target.logprior_fn, start_fn=target.start_fn)
+                     logprior_fn=target.logprior_fn, start_fn=target.start_fn, linear_amplitude=target.linear_amplitude)
         h = gauss_newton_precision(r["mode"], data, target.logdensity_fn, target.residual_fn, target.logprior_fn)
         g = gaussian_from_precision(h)
         if collapse is None:
