@@ -193,6 +193,20 @@ def test_amplitude_projection_solves_a_separable_fit_in_fewer_steps():
     vp = lm_minimize(u0, {}, logp, residuals, logprior, n_steps=8, linear_amplitude=amp)
     np.testing.assert_allclose(vp[0], [np.log(3.0), 0.7], atol=1e-8)
     assert float(vp[1]) < 1e-12 and float(plain[1]) > 1.0, (vp[1], plain[1])
+    # a saturated amplitude transform (d ln A / du_k = 0) leaves the point as plain LM would
+    la_sat = lambda u: 10.0 * jax.nn.sigmoid(u[0]) - 5.0  # noqa: E731
+
+    def residuals_sat(u, data):
+        return (y - jnp.exp(la_sat(u) - u[1] * t)) / 0.01, 0.0
+
+    def logp_sat(u, data):
+        r, c = residuals_sat(u, data)
+        return -0.5 * r @ r + c
+
+    far = jnp.array([800.0, 0.5])
+    sat = [lm_minimize(far, {}, logp_sat, residuals_sat, logprior, n_steps=5, **kw)[1]
+           for kw in ({}, {"linear_amplitude": (0, la_sat)})]
+    assert np.isfinite(float(sat[1])) and float(sat[1]) == float(sat[0])
     # with geodesic acceleration as well
     both = lm_minimize(u0, {}, logp, residuals, logprior, n_steps=8, linear_amplitude=amp, geodesic=True)
     assert float(both[1]) < 1e-12

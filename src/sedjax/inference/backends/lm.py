@@ -112,11 +112,15 @@ def _profile_amplitude(u, r, jr, gc, prior_loss, k, log_amplitude_fn, n_newton):
         return jnp.where(ok, t_new, t), jnp.where(ok, v_new, v)
 
     t, _ = jax.lax.fori_loop(0, n_newton, newton, (u[k], g_of(u[k])))
-    u = u.at[k].set(t)
-    la, dla = jax.value_and_grad(log_amplitude_fn)(u)
+    u_new = u.at[k].set(t)
+    la, dla = jax.value_and_grad(log_amplitude_fn)(u_new)
     scale = jnp.exp(la - la0)
-    jr = (jr * scale).at[:, k].set(-dla[k] * scale * q)
-    return u, z - scale * q, jr, gc.at[k].set(0.0)
+    jr_new = (jr * scale).at[:, k].set(-dla[k] * scale * q)
+    r_new = z - scale * q
+    # a saturated transform (d ln A / du_k ~ 0) gives no usable q: keep the point as it was
+    ok = jnp.all(jnp.isfinite(jr_new)) & jnp.all(jnp.isfinite(r_new)) & jnp.isfinite(t)
+    pick = lambda new, old: jnp.where(ok, new, old)  # noqa: E731
+    return pick(u_new, u), pick(r_new, r), pick(jr_new, jr), pick(gc.at[k].set(0.0), gc)
 
 
 def gauss_newton_precision(u, data, logdensity_fn, residual_fn=None, logprior_fn=None):
