@@ -57,6 +57,29 @@ def build_prior_library(model, n_draws: int = 10_000, seed: int = 0, batch_size:
     return {"u": u[finite], "flux": flux[finite], "norm": x[finite]}
 
 
+def smallest_k(values, k: int):
+    """Indices of the ``k`` smallest of a 1-d array, smallest first (as ``lax.top_k(-values, k)``).
+
+    XLA's CPU ``top_k`` sorts the whole array: over a 10^4-entry library that was 3.3 ms per
+    galaxy under ``vmap``, a fifth of a batched LM MAP. Here the array is cut into rows of
+    ~sqrt(n); the ``k`` smallest entries lie in the ``k`` rows of smallest minimum, so ``top_k``
+    runs on the row minima and then on those rows' entries (0.35 ms). Padding is ``+inf``:
+    callers map non-finite values to a finite maximum first so that padding is never picked.
+    Arrays with fewer than ``k`` rows use ``top_k`` directly.
+    """
+    n = values.shape[0]
+    width = max(int(np.ceil(np.sqrt(n))), 1)
+    n_rows = -(-n // width)
+    if n_rows < k:
+        return jax.lax.top_k(-values, k)[1]
+    padded = jnp.concatenate([values, jnp.full((n_rows * width - n,), jnp.inf, values.dtype)])
+    table = padded.reshape(n_rows, width)
+    _, rows = jax.lax.top_k(-table.min(axis=1), k)
+    index = rows[:, None] * width + jnp.arange(width)[None, :]
+    _, pick = jax.lax.top_k(-table[rows].reshape(-1), k)
+    return index.reshape(-1)[pick]
+
+
 def library_starts(library: dict, data: dict, k: int, norm_index: int | None, norm_prior=None):
     """The ``k`` best-chi2 library entries for one galaxy, amplitude solved: ``(k, d)`` u starts.
 
@@ -69,25 +92,25 @@ def library_starts(library: dict, data: dict, k: int, norm_index: int | None, no
     w = m / e**2
     if norm_index is None:
         amp = jnp.ones(lib_f.shape[0], lib_f.dtype)
-        x_new = None
     else:
         x_lib = jnp.asarray(library["norm"])
         num = lib_f @ (w * f)
         den = (lib_f**2) @ w
         amp_star = jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), 1.0)
-        tiny = jnp.finfo(lib_f.dtype).tiny
-        x_new = x_lib + jnp.log10(jnp.maximum(amp_star, tiny))
+        amp = jnp.maximum(amp_star, jnp.finfo(lib_f.dtype).tiny)
         lo, hi = getattr(norm_prior, "low", None), getattr(norm_prior, "high", None)
         if lo is not None and hi is not None:
+            # the clip of x + log10 A into the support, done on A: the bounds depend on the
+            # library only (computed once, not per galaxy), and no logarithm per entry
             pad = 1e-6 * (hi - lo)
-            x_new = jnp.clip(x_new, lo + pad, hi - pad)
-        amp = 10.0 ** (x_new - x_lib)
+            amp = jnp.clip(amp, 10.0 ** (lo + pad - x_lib), 10.0 ** (hi - pad - x_lib))
     chi2 = ((f[None, :] - amp[:, None] * lib_f) ** 2) @ w
-    chi2 = jnp.where(jnp.isfinite(chi2), chi2, jnp.inf)
-    _, idx = jax.lax.top_k(-chi2, k)
+    chi2 = jnp.where(jnp.isfinite(chi2), chi2, jnp.finfo(chi2.dtype).max)
+    idx = smallest_k(chi2, k)
     starts = lib_u[idx]
     if norm_index is not None:
-        starts = starts.at[:, norm_index].set(norm_prior.to_unconstrained(x_new[idx]))
+        x_new = x_lib[idx] + jnp.log10(amp[idx])
+        starts = starts.at[:, norm_index].set(norm_prior.to_unconstrained(x_new))
     return starts
 
 
