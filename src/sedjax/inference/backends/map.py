@@ -51,7 +51,8 @@ class MAPOpts:
       optimum first (variable projection; ``linear_amplitude`` of
       :func:`~sedjax.inference.backends.lm.lm_minimize`), when the target gives
       ``linear_amplitude`` (no systematic floor); otherwise plain LM. bench_map: 4 + 8 starts,
-      4 -> 3 x 18 steps, 99.2 % at 1.26x the screened setting's rate.
+      4 -> 3 x 18 steps, 99.2 % at 1.26x the screened setting's rate; with 8 library + 4 prior
+      starts, 2 -> 3 x 14 steps (bench_map's ``lean``), 99.0–99.2 % at 1.75–1.9x.
     n_steps: maximum number of L-BFGS iterations per start.
     memory_size: L-BFGS history length.
     max_linesearch_steps: cap on zoom line-search evaluations per iteration.
