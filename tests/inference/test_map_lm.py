@@ -154,7 +154,7 @@ def test_sed_target_amplitude_profile_is_the_conditional_optimum(default_model):
     m = default_model
     target = make_target(m, library_size=0)
     assert make_target(m, sys_frac=0.05, library_size=0).linear_amplitude is None
-    k, _ = target.linear_amplitude
+    k = target.linear_amplitude.index
     data = _mock(m, 3)
     u0 = target.init_fn(jax.random.PRNGKey(4))
     u, f, _, _ = lm_minimize(u0, data, target.logdensity_fn, target.residual_fn, target.logprior_fn,
@@ -169,6 +169,33 @@ def test_sed_target_amplitude_profile_is_the_conditional_optimum(default_model):
     g_near = jax.grad(target.logdensity_fn)(u0, data)[k]
     g2 = jax.grad(target.logdensity_fn)(u2, data)[k]
     assert abs(float(g2)) < 1e-6 * max(1.0, abs(float(g_near))), (g2, g_near)
+
+
+def test_sed_target_zero_amplitude_residuals_give_the_shape_only_jacobian(default_model):
+    # the target's z (the residuals at A = 0): z - r(u) = -(dr/du_k) / (d ln A/du_k) on every
+    # band, a masked one included; LM with the shape-only Jacobian (d - 1 tangents) then takes
+    # the same steps as with the full one
+    m = default_model
+    target = make_target(m, library_size=0)
+    k, log_amplitude_fn, zero_residual_fn = target.linear_amplitude
+    p = m.spec.sample(jax.random.PRNGKey(7))
+    f = np.asarray(m.predict_photometry(p))
+    mask = np.ones(f.shape, bool)
+    mask[2] = False
+    data = make_data(m, f * (1 + 0.05 * np.random.default_rng(7).normal(size=f.shape)), 0.05 * f, mask=mask)
+    full = target.linear_amplitude._replace(zero_residual_fn=None)
+    for seed in range(3):
+        u0 = target.init_fn(jax.random.PRNGKey(seed))
+        r = target.residual_fn(u0, data)[0]
+        jr = jax.jacfwd(lambda u: target.residual_fn(u, data)[0])(u0)
+        q = -jr[:, k] / jax.grad(log_amplitude_fn)(u0)[k]
+        np.testing.assert_allclose(zero_residual_fn(data) - r, q, rtol=1e-9, atol=1e-12 * float(jnp.max(jnp.abs(q))))
+        assert float(zero_residual_fn(data)[2]) == 0.0 and float(jnp.max(jnp.abs(q))) > 0.0
+        runs = [lm_minimize(u0, data, target.logdensity_fn, target.residual_fn, target.logprior_fn, n_steps=4,
+                            linear_amplitude=la) for la in (target.linear_amplitude, full)]
+        np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(float(runs[0][1]), float(runs[1][1]), rtol=1e-9)
+        assert int(runs[0][3]) == int(runs[1][3])
 
 
 def test_amplitude_projection_solves_a_separable_fit_in_fewer_steps():
@@ -193,6 +220,9 @@ def test_amplitude_projection_solves_a_separable_fit_in_fewer_steps():
     vp = lm_minimize(u0, {}, logp, residuals, logprior, n_steps=8, linear_amplitude=amp)
     np.testing.assert_allclose(vp[0], [np.log(3.0), 0.7], atol=1e-8)
     assert float(vp[1]) < 1e-12 and float(plain[1]) > 1.0, (vp[1], plain[1])
+    # with the residuals at A = 0 given, the Jacobian is taken over b only: the same answer
+    vp_z = lm_minimize(u0, {}, logp, residuals, logprior, n_steps=8, linear_amplitude=(0, lambda u: u[0], lambda d: y / 0.01))
+    np.testing.assert_allclose(vp_z[0], vp[0], atol=1e-10)
     # a saturated amplitude transform (d ln A / du_k = 0) leaves the point as plain LM would
     la_sat = lambda u: 10.0 * jax.nn.sigmoid(u[0]) - 5.0  # noqa: E731
 

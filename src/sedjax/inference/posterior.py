@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .backends import Target
+from .backends import LinearAmplitude, Target
 from .backends.registry import QUICK_COMPILE
 from .collapse import make_collapse
 from .library import make_start_fn
@@ -96,8 +96,9 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: 
     when the redshift is free or ``library_size`` is 0). ``collapse``: the amplitude-collapsed
     target of :mod:`sedjax.inference.collapse` when ``collapse_amplitude`` (and the SFH
     normalisation is free), else None; the registry gives it to the backends that sample.
-    ``linear_amplitude``: the normalisation's index and ln A(u) for LM's variable projection
-    (every band is linear in A; only without a systematic floor, where σ_b depends on A).
+    ``linear_amplitude``: the normalisation's index, ln A(u) and the residuals at A = 0 for
+    LM's variable projection (:class:`~sedjax.inference.backends.LinearAmplitude`; every band
+    is linear in A; only without a systematic floor, where σ_b depends on A).
     """
     spec = model.spec
     z_free = "redshift" in spec.free_params
@@ -143,7 +144,10 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: 
         def log_amplitude_fn(u):  # ln A of the normalisation (a log10 parameter)
             return math.log(10.0) * spec.from_unconstrained(u)[0][norm]
 
-        linear_amplitude = (spec.free_params.index(norm), log_amplitude_fn)
+        def zero_residual_fn(data):  # r at A = 0: the data alone (sigma does not depend on A)
+            return data["mask"] * data["flux"] / jnp.sqrt(photometric_variance(0.0, data["flux_err"]))
+
+        linear_amplitude = LinearAmplitude(spec.free_params.index(norm), log_amplitude_fn, zero_residual_fn)
     return Target(
         logdensity_fn=logdensity_fn,
         init_fn=init_fn,

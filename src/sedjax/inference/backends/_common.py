@@ -24,6 +24,20 @@ from typing import Any, Callable, NamedTuple, Optional
 import jax
 
 
+class LinearAmplitude(NamedTuple):
+    """A least-squares likelihood that is linear in one amplitude: ``r(u) = z - A(u) p(u)``.
+
+    ``index``: the coordinate ``k`` that ``A`` depends on (alone); ``log_amplitude_fn(u)``:
+    ``ln A``; ``zero_residual_fn(data)``: ``z``, the whitened residuals at ``A = 0`` (constant
+    in ``u``), or None. With ``z`` LM needs the Jacobian over the other coordinates only
+    (``A p = z - r`` comes with every forward pass); without it, the full Jacobian.
+    """
+
+    index: int
+    log_amplitude_fn: Callable
+    zero_residual_fn: Optional[Callable] = None
+
+
 class Target(NamedTuple):
     """Everything a backend may need about one posterior (minus the data).
 
@@ -39,9 +53,10 @@ class Target(NamedTuple):
       ``c`` with ``loglik_fn = -1/2 |r|^2 + c`` (a least-squares likelihood);
     * ``start_fn(data, k) -> (k, d)``: ``k`` good starting points (e.g. the best-chi2
       entries of a prior library, :mod:`sedjax.inference.library`);
-    * ``linear_amplitude = (k, log_amplitude_fn)``: ``r`` is affine in ``A =
-      exp(log_amplitude_fn(u))``, which depends on ``u[k]`` alone, and ``c`` does not depend
-      on ``u[k]`` (LM's variable projection, :func:`sedjax.inference.backends.lm.lm_minimize`).
+    * ``linear_amplitude``: a :class:`LinearAmplitude` ``(k, log_amplitude_fn,
+      zero_residual_fn)``: ``r`` is affine in ``A = exp(log_amplitude_fn(u))``, which depends
+      on ``u[k]`` alone, and ``c`` does not depend on ``u[k]`` (LM's variable projection,
+      :func:`sedjax.inference.backends.lm.lm_minimize`).
 
     ``collapse``: the same posterior with the SFH normalisation integrated out
     (:class:`sedjax.inference.collapse.Collapse`), or None; the registry hands it to the
