@@ -145,6 +145,15 @@ def test_lm_matches_multistart_lbfgs_and_batch_equals_single(default_model):
     assert np.all(-vp_b["loss"] > lp_ref - 0.1), (-vp_b["loss"], lp_ref)
     one = jax.device_get(jax.jit(bind("map", target, vp_opts))(keys[2], datas[2]))
     np.testing.assert_allclose(vp_b["loss"][2], one["loss"], rtol=1e-10)
+    # a full Jacobian every 3rd step, Broyden's secant between (bench_map's `secant` starts
+    # and steps), profiled and plain: the same mode, batched == per galaxy
+    for fields in ({"lm_profile_amplitude": True}, {}):
+        sec_opts = MAPOpts(n_starts=4, n_library_starts=8, lm_screen_steps=2, lm_keep=3, lm_steps=20,
+                           lm_jacobian_every=3, **fields)
+        sec_b = jax.device_get(jax.jit(jax.vmap(bind("map", target, sec_opts)))(keys, batch))
+        assert np.all(-sec_b["loss"] > lp_ref - 0.1), (fields, -sec_b["loss"], lp_ref)
+        one = jax.device_get(jax.jit(bind("map", target, sec_opts))(keys[0], datas[0]))
+        np.testing.assert_allclose(sec_b["loss"][0], one["loss"], rtol=1e-10)
 
 
 def test_sed_target_amplitude_profile_is_the_conditional_optimum(default_model):
@@ -240,6 +249,65 @@ def test_amplitude_projection_solves_a_separable_fit_in_fewer_steps():
     # with geodesic acceleration as well
     both = lm_minimize(u0, {}, logp, residuals, logprior, n_steps=8, linear_amplitude=amp, geodesic=True)
     assert float(both[1]) < 1e-12
+
+
+def test_secant_steps_are_exact_where_the_jacobian_is_constant():
+    # Broyden's update leaves an exact Jacobian exact when the residuals are affine in the
+    # step's coordinates, so LM with a full Jacobian only every 3 or 5 steps takes the same
+    # steps as with one every step: plain (r affine in u), and with the amplitude profiled
+    # (r = z - A B s: affine in the shape s at fixed A, the secant on rescaled residuals)
+    rng = np.random.default_rng(3)
+    b_mat = jnp.asarray(rng.normal(size=(9, 3)))
+    y = jnp.asarray(rng.normal(size=9)) + 4.0
+
+    def affine(u, data):
+        return (y - b_mat @ u) / 0.1, 0.0
+
+    def logprior(u, data):
+        return -0.5 * jnp.sum(u**2) / 100.0
+
+    def logp_of(res):
+        return lambda u, data: -0.5 * jnp.sum(res(u, data)[0] ** 2) + logprior(u, data)
+
+    u0 = jnp.array([3.0, -2.0, 1.0])
+    ref = lm_minimize(u0, {}, logp_of(affine), affine, logprior, n_steps=6, lam0=10.0)
+    for every in (3, 5):
+        sec = lm_minimize(u0, {}, logp_of(affine), affine, logprior, n_steps=6, lam0=10.0, jacobian_every=every)
+        np.testing.assert_allclose(sec[0], ref[0], rtol=1e-9)
+        np.testing.assert_allclose(float(sec[1]), float(ref[1]), rtol=1e-10)
+
+    def scaled(u, data):  # u = (ln A, s1, s2, s3)
+        return (y - jnp.exp(u[0]) * (b_mat @ u[1:])) / 0.1, 0.0
+
+    amp = (0, lambda u: u[0], lambda data: y / 0.1)
+    u0 = jnp.array([np.log(0.2), 3.0, -2.0, 1.0])
+    ref = lm_minimize(u0, {}, logp_of(scaled), scaled, logprior, n_steps=6, lam0=10.0, linear_amplitude=amp)
+    for every in (3, 5):
+        sec = lm_minimize(u0, {}, logp_of(scaled), scaled, logprior, n_steps=6, lam0=10.0, linear_amplitude=amp,
+                          jacobian_every=every)
+        np.testing.assert_allclose(sec[0], ref[0], rtol=1e-6)  # A and s nearly degenerate: roundoff grows
+        np.testing.assert_allclose(float(sec[1]), float(ref[1]), rtol=1e-9)
+    # where the Jacobian is not constant, the secant steps are not the full steps, and still
+    # reach the separable fit's exact answer
+    t = jnp.linspace(0.0, 4.0, 12)
+    yd = 3.0 * jnp.exp(-0.7 * t)
+
+    def decay(u, data):
+        return (yd - jnp.exp(u[0]) * jnp.exp(-u[1] * t)) / 0.01, 0.0
+
+    flat = lambda u, data: 0.0 * u[0]  # noqa: E731
+    logp = lambda u, data: -0.5 * jnp.sum(decay(u, data)[0] ** 2)  # noqa: E731
+    amp = (0, lambda u: u[0], lambda data: yd / 0.01)
+    u0 = jnp.array([np.log(1000.0), 0.01])
+    full = lm_minimize(u0, {}, logp, decay, flat, n_steps=3, linear_amplitude=amp)
+    sec = lm_minimize(u0, {}, logp, decay, flat, n_steps=3, linear_amplitude=amp, jacobian_every=4)
+    assert float(sec[1]) != float(full[1])
+    sec = lm_minimize(u0, {}, logp, decay, flat, n_steps=16, linear_amplitude=amp, jacobian_every=4)
+    np.testing.assert_allclose(sec[0], [np.log(3.0), 0.7], atol=1e-7)
+    with pytest.raises(ValueError, match="zero_residual_fn"):
+        lm_minimize(u0, {}, logp, decay, flat, n_steps=3, linear_amplitude=amp[:2], jacobian_every=2)
+    with pytest.raises(ValueError, match="jacobian_every"):
+        lm_minimize(u0, {}, logp, decay, flat, n_steps=3, jacobian_every=0)
 
 
 def test_screened_lm_refines_only_the_best_starts():

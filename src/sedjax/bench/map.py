@@ -3,13 +3,8 @@
 On ``n_galaxies`` mock galaxies drawn from the model's priors (fast-mode photometry, Gaussian
 noise of ``frac_err`` times the flux; drawn here, so the chunk size does not depend on the
 mock catalogue's size), for each LM setting in ``settings`` (name -> MAPOpts fields over the
-MAP backend's options; by default ``throughput``, the cheap setting, ``screened``, 4 library
-and 8 prior starts screened for 5 steps and the best 3 refined, ``geodesic``, the same starts
-screened for 4 steps and the best 3 refined for 18 with geodesic acceleration, ``profiled``,
-the same with the amplitude profiled out at every LM point (``lm_profile_amplitude``),
-``lean``, profiled with 8 library and 4 prior starts screened for 2 steps and the best 3
-refined for 14 (more library starts, fewer steps, now that profiled steps converge faster and
-library starts cost 0.9 ms per galaxy), and ``backend``, what the ``map`` backend runs):
+MAP backend's options; the rule's defaults, and what each buys, are in ``config/schema.yaml``
+under ``benchmarks.map.settings``):
 
 * throughput: one ``jit(vmap(run_map))`` program over the whole chunk (compile, then a cold
   and a warm run of the compiled program; galaxies per minute from the warm run;
@@ -130,21 +125,8 @@ def _accuracy(lp, lp_ref, tol: float) -> dict:
     }
 
 
-DEFAULT_SETTINGS = {
-    "throughput": {"n_starts": 0, "n_library_starts": 2, "lm_steps": 20},
-    "screened": {"n_starts": 8, "n_library_starts": 4, "lm_screen_steps": 5, "lm_keep": 3, "lm_steps": 25},
-    "geodesic": {"n_starts": 8, "n_library_starts": 4, "lm_screen_steps": 4, "lm_keep": 3, "lm_steps": 18,
-                 "lm_geodesic": True},
-    "profiled": {"n_starts": 8, "n_library_starts": 4, "lm_screen_steps": 4, "lm_keep": 3, "lm_steps": 18,
-                 "lm_profile_amplitude": True},
-    "lean": {"n_starts": 4, "n_library_starts": 8, "lm_screen_steps": 2, "lm_keep": 3, "lm_steps": 14,
-             "lm_profile_amplitude": True},
-    "backend": {},
-}
-
-
-def bench_map(model, n_galaxies: int = 1000, n_reference: int = 500, reference_starts: int = 20,
-              settings: dict | None = None, options: dict | None = None, seed: int = 0, frac_err: float = 0.1,
+def bench_map(model, settings: dict, n_galaxies: int = 1000, n_reference: int = 500, reference_starts: int = 20,
+              options: dict | None = None, seed: int = 0, frac_err: float = 0.1,
               tol: float = 0.1, mode: str = "fast", sys_frac: float = 0.0, library_size: int = 10_000,
               log=None) -> dict:
     """The ``bench_map`` record (see the module docstring). ``options``: the MAP backend's
@@ -153,7 +135,6 @@ def bench_map(model, n_galaxies: int = 1000, n_reference: int = 500, reference_s
     if model.fixed_redshift is None:
         raise ValueError("bench_map needs a model with a fixed redshift (the mock galaxies sit at it)")
     n_reference = min(int(n_reference), int(n_galaxies))
-    settings = DEFAULT_SETTINGS if settings is None else settings
     target = make_target(model, mode=mode, sys_frac=sys_frac, library_size=library_size)
     data = mock_batch(model, n_galaxies, seed, frac_err)
     keys = jax.random.split(jax.random.PRNGKey(seed + 1), int(n_galaxies))
@@ -210,8 +191,8 @@ def run_map_benchmark(model_cfg: dict, ssp_path, cfg: dict, fit_cfg: dict, optio
     log = log if log is not None else logging.getLogger("sedjax.bench")
     cache_at_start = cache_state()
     model = model_from_config(model_cfg, ssp_path)
-    out = bench_map(model, n_galaxies=int(cfg["n_galaxies"]), n_reference=int(cfg["n_reference"]),
-                    reference_starts=int(cfg["reference_starts"]), settings=cfg.get("settings"),
+    out = bench_map(model, cfg["settings"], n_galaxies=int(cfg["n_galaxies"]), n_reference=int(cfg["n_reference"]),
+                    reference_starts=int(cfg["reference_starts"]),
                     options=dict(options or {}),
                     seed=int(cfg["seed"]), frac_err=float(cfg["frac_err"]), mode=fit_cfg["mode"],
                     sys_frac=float(fit_cfg["sys_frac"]), library_size=int(cfg["library_size"]), log=log.info)

@@ -45,24 +45,33 @@ import jax.numpy as jnp
 
 
 def _objective(residual_fn, logprior_fn, logdensity_fn, data, linear_amplitude=None, n_newton: int = 3):
-    """``u -> (u, F, g, H, aux)`` at one point (the module docstring's definitions).
+    """``(at, at_secant)``: ``at(u) -> (u, F, g, H, aux)`` at one point (the module docstring's
+    definitions), ``at_secant(u_t, state) -> (trial, here)`` the same from a forward pass only.
 
     With ``linear_amplitude`` the returned ``u`` has its amplitude coordinate replaced by the
     conditional optimum (:func:`lm_minimize`); otherwise it is the input. When it also gives
     the residuals at zero amplitude ``z``, the Jacobian is taken over the other coordinates
     only (``jax.linearize``, d - 1 tangents): the amplitude's column is ``-(d ln A/du_k) q``
     with ``q = z - r`` from the forward pass, and ``dc/du_k = 0`` by the contract.
+
+    ``at_secant`` (least squares only) takes the Jacobian at ``u_t`` from the one at the
+    current point by Broyden's rank-one update, ``J + (y - J s) s^T / s^T s`` with ``s`` the
+    step and ``y`` the change of the residuals; with a profiled amplitude it updates the shape
+    columns only, on the residuals rescaled to the current amplitude (``r = z - A p``: the
+    shape columns scale with ``A``), and the amplitude's column is exact. ``dc/du`` is kept
+    (exact when ``c`` is constant, as without a systematic floor). ``here`` is the current
+    point with its Jacobian updated by the same secant (used when the step is rejected).
     """
     if residual_fn is None or logprior_fn is None:
 
         def loss(u):
             return -logdensity_fn(u, data)
 
-        def at(u):
+        def at_generic(u):
             f, g = jax.value_and_grad(loss)(u)
             return u, f, g, jax.hessian(loss)(u), None
 
-        return at
+        return at_generic, None
 
     def lik_parts(u):
         r, c = residual_fn(u, data)
@@ -88,18 +97,43 @@ def _objective(residual_fn, logprior_fn, logdensity_fn, data, linear_amplitude=N
         gc = jnp.insert(gc_s, k, 0.0)
         return r, c, jr, gc
 
-    def at(u):
-        r, c, jr, gc = jacobian(u)
-        if linear_amplitude is not None:
-            u, r, jr, gc = _profile_amplitude(u, r, jr, gc, prior_loss, k, la_fn, n_newton)
+    def assemble(u, r, c, jr, gc):
         fp, gp = jax.value_and_grad(prior_loss)(u)
         hp = jax.hessian(prior_loss)(u)
         f = 0.5 * jnp.sum(r**2) - c + fp
         g = jr.T @ r - gc + gp
         h = jr.T @ jr + hp
-        return u, f, g, h, (jr, r)
+        return u, f, g, h, (jr, r, c, gc)
 
-    return at
+    def profiled(u, r, c, jr, gc):
+        if linear_amplitude is not None:
+            u, r, jr, gc = _profile_amplitude(u, r, jr, gc, prior_loss, k, la_fn, n_newton)
+        return assemble(u, r, c, jr, gc)
+
+    def at(u):
+        return profiled(u, *jacobian(u))
+
+    def at_secant(u_t, state):
+        u, _, _, _, (jr, r, c, gc) = state
+        r_t, c_t = residual_fn(u_t, data)
+        step = u_t - u
+        if linear_amplitude is None:
+            scale, y, shape = 1.0, r_t - r, jnp.ones_like(u)
+        else:
+            if z is None:
+                raise ValueError("secant (Broyden) steps with a profiled amplitude need its zero_residual_fn")
+            scale = jnp.exp(la_fn(u_t) - la_fn(u))
+            y, shape = (r_t - z) / scale - (r - z), jnp.ones_like(u).at[k].set(0.0)
+        s = step * shape
+        js = jr * shape
+        js_new = js + jnp.outer(y - js @ s, s) / jnp.maximum(s @ s, jnp.finfo(u.dtype).tiny)
+        here = assemble(u, r, c, js_new + jr * (1.0 - shape), gc)
+        jr_t = scale * js_new
+        if linear_amplitude is not None:
+            jr_t = jr_t.at[:, k].set(-jax.grad(la_fn)(u_t)[k] * (z - r_t))
+        return profiled(u_t, r_t, c_t, jr_t, gc), here
+
+    return at, at_secant
 
 
 def _profile_amplitude(u, r, jr, gc, prior_loss, k, log_amplitude_fn, n_newton):
@@ -148,7 +182,7 @@ def gauss_newton_precision(u, data, logdensity_fn, residual_fn=None, logprior_fn
 
     Symmetrised; the inverse is a Gaussian approximation's covariance at a mode.
     """
-    _, _, _, h, _ = _objective(residual_fn, logprior_fn, logdensity_fn, data)(u)
+    _, _, _, h, _ = _objective(residual_fn, logprior_fn, logdensity_fn, data)[0](u)
     return 0.5 * (h + h.T)
 
 
@@ -166,6 +200,7 @@ def lm_minimize(
     geodesic_alpha: float = 0.75,
     fd_step: float = 0.1,
     linear_amplitude=None,
+    jacobian_every: int = 1,
 ):
     """Levenberg–Marquardt from ``u0``; returns ``(u, F, grad_norm, n_accepted)``.
 
@@ -200,9 +235,13 @@ def lm_minimize(
     """
     least_squares = residual_fn is not None and logprior_fn is not None
     linear_amplitude = linear_amplitude if least_squares else None
-    at = _objective(residual_fn, logprior_fn, logdensity_fn, data, linear_amplitude)
+    at, at_secant = _objective(residual_fn, logprior_fn, logdensity_fn, data, linear_amplitude)
     geodesic = bool(geodesic) and least_squares
-    u0, f0, g0, h0, aux0 = at(u0)
+    every = int(jacobian_every) if least_squares else 1
+    if every < 1:
+        raise ValueError(f"jacobian_every must be >= 1, got {jacobian_every}")
+    state0 = at(u0)
+    u0 = state0[0]
     d = u0.shape[0]
     eye = jnp.eye(d, dtype=u0.dtype)
     eps = jnp.finfo(u0.dtype).eps
@@ -210,7 +249,7 @@ def lm_minimize(
     def direction(u, g, a, aux):
         if not geodesic:
             return -jnp.linalg.solve(a, g)
-        jr, r = aux
+        jr, r = aux[:2]
         lu = jax.scipy.linalg.lu_factor(a)
         v = -jax.scipy.linalg.lu_solve(lu, g)
         r_h = residual_fn(u + fd_step * v, data)[0]
@@ -219,25 +258,39 @@ def lm_minimize(
         bend = jnp.all(jnp.isfinite(acc)) & (2.0 * jnp.linalg.norm(acc) <= geodesic_alpha * jnp.linalg.norm(v))
         return jnp.where(bend, v + 0.5 * acc, v)
 
-    def step(carry, _):
-        u, f, g, h, aux, lam, n_acc = carry
+    def step(carry, full):
+        state, lam, n_acc = carry
+        u, f, g, h, aux = state
         diag = jnp.diag(h)
         scale = jnp.maximum(diag, 1e-8 * jnp.maximum(jnp.max(jnp.abs(diag)), 1.0))
         a = h + lam * jnp.diag(scale) + 1e-12 * eye
         delta = direction(u, g, a, aux)
         ok_step = jnp.all(jnp.isfinite(delta))
-        u_new, f_new, g_new, h_new, aux_new = at(u + jnp.where(ok_step, delta, 0.0))
+        u_t = u + jnp.where(ok_step, delta, 0.0)
+        if every == 1:
+            trial, here = at(u_t), state
+        else:  # `full` is the same for every galaxy and start: a real branch under vmap
+            trial, here = jax.lax.cond(full, lambda: (at(u_t), state), lambda: at_secant(u_t, state))
+        u_new, f_new, g_new, h_new, _ = trial
         # descend; at the roundoff floor of F, accept a smaller gradient instead
         tie = (f_new <= f + 8 * eps * jnp.abs(f)) & (jnp.sum(g_new**2) < jnp.sum(g**2))
         accept = ok_step & jnp.isfinite(f_new) & ((f_new < f) | tie) & jnp.all(jnp.isfinite(g_new))
         accept = accept & jnp.all(jnp.isfinite(h_new)) & jnp.all(jnp.isfinite(u_new))
-        pick = lambda new, old: jnp.where(accept, new, old)  # noqa: E731
+        if every > 1:  # a non-finite secant update keeps the current Jacobian as it was
+            here = _finite_or(here, state)
         lam = jnp.clip(jnp.where(accept, lam * lam_down, lam * lam_up), 1e-12, 1e12)
-        aux = jax.tree.map(pick, aux_new, aux) if geodesic else None
-        carry = (pick(u_new, u), pick(f_new, f), pick(g_new, g), pick(h_new, h), aux, lam, n_acc + accept)
-        return carry, None
+        state = jax.tree.map(lambda new, old: jnp.where(accept, new, old), trial, here)
+        return (state, lam, n_acc + accept), None
 
-    init = (u0, f0, g0, h0, aux0 if geodesic else None, jnp.asarray(lam0, u0.dtype), jnp.asarray(0, jnp.int32))
-    (u, f, g, _, _, _, n_acc), _ = jax.lax.scan(step, init, None, length=n_steps)
+    full_steps = jnp.asarray([(i + 1) % every == 0 for i in range(int(n_steps))], dtype=bool)
+    init = (state0, jnp.asarray(lam0, u0.dtype), jnp.asarray(0, jnp.int32))
+    (state, _, n_acc), _ = jax.lax.scan(step, init, full_steps, length=n_steps)
+    u, f, g = state[:3]
     f = jnp.where(jnp.isfinite(f), f, jnp.inf)
     return u, f, jnp.linalg.norm(g), n_acc
+
+
+def _finite_or(new, old):
+    """``new`` (a state) where its gradient and curvature are finite, else ``old``."""
+    ok = jnp.all(jnp.isfinite(new[2])) & jnp.all(jnp.isfinite(new[3]))
+    return jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)

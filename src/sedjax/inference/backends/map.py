@@ -53,6 +53,9 @@ class MAPOpts:
       ``linear_amplitude`` (no systematic floor); otherwise plain LM. bench_map: 4 + 8 starts,
       4 -> 3 x 18 steps, 99.2 % at 1.26x the screened setting's rate; with 8 library + 4 prior
       starts, 2 -> 3 x 14 steps (bench_map's ``lean``), 99.0–99.2 % at 1.75–1.9x.
+    lm_jacobian_every: a full Jacobian every this many LM steps; the steps between take it
+      from Broyden's secant update (one forward pass instead of a Jacobian;
+      ``jacobian_every`` of :func:`~sedjax.inference.backends.lm.lm_minimize`). 1: every step.
     n_steps: maximum number of L-BFGS iterations per start.
     memory_size: L-BFGS history length.
     max_linesearch_steps: cap on zoom line-search evaluations per iteration.
@@ -71,11 +74,12 @@ class MAPOpts:
     lm_keep: int = 2
     lm_geodesic: bool = False
     lm_profile_amplitude: bool = False
+    lm_jacobian_every: int = 1
 
     def __post_init__(self):
-        if self.lm_screen_steps < 0 or self.lm_keep < 1:
-            raise ValueError(f"MAPOpts needs lm_screen_steps >= 0 and lm_keep >= 1, got "
-                             f"{self.lm_screen_steps} and {self.lm_keep}")
+        if self.lm_screen_steps < 0 or self.lm_keep < 1 or self.lm_jacobian_every < 1:
+            raise ValueError(f"MAPOpts needs lm_screen_steps >= 0, lm_keep >= 1 and lm_jacobian_every >= 1, got "
+                             f"{self.lm_screen_steps}, {self.lm_keep} and {self.lm_jacobian_every}")
         if self.optimizer not in ("lm", "lbfgs"):
             raise ValueError(f"MAPOpts.optimizer must be 'lm' or 'lbfgs', got {self.optimizer!r}")
         if self.n_starts < 0 or self.n_library_starts < 0 or self.n_starts + self.n_library_starts < 1:
@@ -158,7 +162,8 @@ def map_core(key, logdensity_fn, data, init_fn, opts: MAPOpts, *, residual_fn=No
 
         def lm(x, n_steps):
             return lm_minimize(x, data, logdensity_fn, residual_fn, logprior_fn, n_steps=n_steps,
-                               geodesic=opts.lm_geodesic, linear_amplitude=profile)
+                               geodesic=opts.lm_geodesic, linear_amplitude=profile,
+                               jacobian_every=opts.lm_jacobian_every)
 
         if 0 < opts.lm_screen_steps and opts.lm_keep < x0.shape[0]:
             xs, values, gnorms, n_iters = _screened_lm(lm, x0, opts.lm_screen_steps, opts.lm_keep, opts.lm_steps)
