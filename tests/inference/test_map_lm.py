@@ -308,6 +308,8 @@ def test_secant_steps_are_exact_where_the_jacobian_is_constant():
         lm_minimize(u0, {}, logp, decay, flat, n_steps=3, linear_amplitude=amp[:2], jacobian_every=2)
     with pytest.raises(ValueError, match="jacobian_every"):
         lm_minimize(u0, {}, logp, decay, flat, n_steps=3, jacobian_every=0)
+    with pytest.raises(ValueError, match="lm_jacobian_every >= 1"):
+        MAPOpts(lm_jacobian_every=0)
 
 
 def test_screened_lm_refines_only_the_best_starts():

@@ -225,8 +225,8 @@ def lm_minimize(
     conditional optimum (3 Newton steps of a 1-d problem that need no forward pass), so the
     LM step works on the profile over the other coordinates and the amplitude–shape
     degeneracy no longer slows it. With ``zero_residual_fn`` the Jacobian is taken over the
-    other d - 1 coordinates only (the amplitude's column follows from ``z - r``): on bench_map's 1 000
-    galaxies x 12 starts (2026-12-03, one worker) one profiled evaluation 221 -> 159 µs per
+    other d - 1 coordinates only (the amplitude's column follows from ``z - r``): on
+    bench_map's 1 000 galaxies x 12 starts (2026-12-03, one worker) one profiled evaluation 221 -> 159 µs per
     point, the ``lean`` setting 3 903-3 923 -> 4 081-4 871 galaxies/min per core (two runs
     each, interleaved), the same optima. Measured on bench_map's setup (at 6a2dda8, one worker,
     500 galaxies against 20 L-BFGS starts): screened 5 -> 3 x 25, 99.2 % -> 99.8 % within 0.1
