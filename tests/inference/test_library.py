@@ -44,3 +44,23 @@ def test_library_starts_are_the_best_chi2_entries_of_a_large_library():
     np.testing.assert_allclose(starts[:, [0, 2]], lib["u"][best][:, [0, 2]])
     x = norm[best] + np.log10(amp[best])
     np.testing.assert_allclose(starts[:, 1], np.asarray(prior.to_unconstrained(jnp.asarray(x))), rtol=1e-9)
+
+
+def test_library_ranking_is_scale_free_down_to_tiny_fluxes():
+    # the float32 ranking works on fluxes divided by the library's largest: fluxes of 1e-18
+    # with errors of 1e-20 (w = 1/e^2 ~ 1e39, beyond float32) give the same starts as O(1) ones
+    rng = np.random.default_rng(2)
+    n, n_band = 3_000, 5
+    flux = rng.uniform(0.2, 3.0, size=(n, n_band))
+    norm = rng.uniform(-1.0, 2.0, size=n)
+    u = rng.normal(size=(n, 3))
+    f_obs = flux[77] * 2.0 * (1 + 0.02 * rng.normal(size=n_band))
+    err = np.full(n_band, 0.02)
+    prior = Uniform(-3.0, 4.0)
+    got = []
+    for s in (1.0, 1e-18):
+        lib = {"u": u, "flux": flux * s, "norm": norm}
+        data = {"flux": jnp.asarray(f_obs * s), "flux_err": jnp.asarray(err * s), "mask": jnp.ones(n_band)}
+        got.append(np.asarray(library_starts(lib, data, 4, norm_index=1, norm_prior=prior)))
+    np.testing.assert_allclose(got[1], got[0], rtol=1e-9)
+    np.testing.assert_allclose(got[0][0, [0, 2]], u[77, [0, 2]])

@@ -80,22 +80,13 @@ def smallest_k(values, k: int):
     return index.reshape(-1)[pick]
 
 
-def library_starts(library: dict, data: dict, k: int, norm_index: int | None, norm_prior=None):
-    """The ``k`` best-chi2 library entries for one galaxy, amplitude solved: ``(k, d)`` u starts.
-
-    ``norm_index``: position of the normalisation parameter in u (None: it is fixed, no
-    amplitude solve); ``norm_prior``: its prior (``to_unconstrained``, and ``low``/``high``
-    when bounded, for the clip).
-    """
-    lib_u, lib_f = jnp.asarray(library["u"]), jnp.asarray(library["flux"])
-    f, e, m = data["flux"], data["flux_err"], data["mask"]
-    w = m / e**2
-    if norm_index is None:
+def _best_amplitudes(lib_f, x_lib, w, f, norm_prior):
+    """Each entry's best amplitude ``A*`` (clipped into the prior's support) and its chi2."""
+    num = lib_f @ (w * f)  # sum_b w f p and sum_b w p^2 per entry: two matrix-vector products
+    den = (lib_f**2) @ w
+    if x_lib is None:
         amp = jnp.ones(lib_f.shape[0], lib_f.dtype)
     else:
-        x_lib = jnp.asarray(library["norm"])
-        num = lib_f @ (w * f)
-        den = (lib_f**2) @ w
         amp_star = jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), 1.0)
         amp = jnp.maximum(amp_star, jnp.finfo(lib_f.dtype).tiny)
         lo, hi = getattr(norm_prior, "low", None), getattr(norm_prior, "high", None)
@@ -104,12 +95,37 @@ def library_starts(library: dict, data: dict, k: int, norm_index: int | None, no
             # library only (computed once, not per galaxy), and no logarithm per entry
             pad = 1e-6 * (hi - lo)
             amp = jnp.clip(amp, 10.0 ** (lo + pad - x_lib), 10.0 ** (hi - pad - x_lib))
-    chi2 = ((f[None, :] - amp[:, None] * lib_f) ** 2) @ w
-    chi2 = jnp.where(jnp.isfinite(chi2), chi2, jnp.finfo(chi2.dtype).max)
+    # sum_b w (f - A p)^2 expanded: no (entries x bands) array per galaxy (under vmap over
+    # 1 000 galaxies that array held 10^8 numbers and cost most of the library's time)
+    return amp, jnp.sum(w * f**2) - 2.0 * amp * num + amp**2 * den
+
+
+def library_starts(library: dict, data: dict, k: int, norm_index: int | None, norm_prior=None):
+    """The ``k`` best-chi2 library entries for one galaxy, amplitude solved: ``(k, d)`` u starts.
+
+    ``norm_index``: position of the normalisation parameter in u (None: it is fixed, no
+    amplitude solve); ``norm_prior``: its prior (``to_unconstrained``, and ``low``/``high``
+    when bounded, for the clip).
+
+    The entries are ranked in float32, on fluxes divided by the library's largest (so that
+    ``w = m / e^2`` stays in range; ``A*`` and chi2 do not change): the chi2 only orders the
+    starts, and under ``vmap`` float32 halves the matrix products and XLA's CPU ``top_k`` is
+    ~20x faster than in float64 (12 against 243 us per galaxy over 10^4 entries). The
+    picked entries' amplitudes are then solved again in the data's precision.
+    """
+    lib_u, lib_f = jnp.asarray(library["u"]), jnp.asarray(library["flux"])
+    f, e, m = data["flux"], data["flux_err"], data["mask"]
+    w = m / e**2
+    x_lib = None if norm_index is None else jnp.asarray(library["norm"])
+    c = jnp.max(jnp.abs(lib_f))
+    f32 = lambda a: None if a is None else a.astype(jnp.float32)  # noqa: E731
+    _, chi2 = _best_amplitudes(f32(lib_f / c), f32(x_lib), f32(w * c**2), f32(f / c), norm_prior)
+    chi2 = jnp.where(jnp.isfinite(chi2), chi2, jnp.finfo(jnp.float32).max)
     idx = smallest_k(chi2, k)
     starts = lib_u[idx]
     if norm_index is not None:
-        x_new = x_lib[idx] + jnp.log10(amp[idx])
+        amp, _ = _best_amplitudes(lib_f[idx], x_lib[idx], w, f, norm_prior)
+        x_new = x_lib[idx] + jnp.log10(amp)
         starts = starts.at[:, norm_index].set(norm_prior.to_unconstrained(x_new))
     return starts
 
