@@ -4,6 +4,8 @@ Against the reference: multi-start L-BFGS on the same real-model posteriors. The
 amplitude solve is checked on a synthetic library with a known answer.
 """
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -154,6 +156,17 @@ def test_lm_matches_multistart_lbfgs_and_batch_equals_single(default_model):
         assert np.all(-sec_b["loss"] > lp_ref - 0.1), (fields, -sec_b["loss"], lp_ref)
         one = jax.device_get(jax.jit(bind("map", target, sec_opts))(keys[0], datas[0]))
         np.testing.assert_allclose(sec_b["loss"][0], one["loss"], rtol=1e-10)
+    # the same iterations in float32 (the target's low_precision twin): the same mode, the
+    # loss the float64 posterior's at the returned point, batched == per galaxy (to float32)
+    f32_opts = dataclasses.replace(sec_opts, lm_profile_amplitude=True, lm_dtype="float32")
+    f32_b = jax.device_get(jax.jit(jax.vmap(bind("map", target, f32_opts)))(keys, batch))
+    assert f32_b["samples"].dtype == np.float64
+    assert np.all(-f32_b["loss"] > lp_ref - 0.1), (-f32_b["loss"], lp_ref)
+    for g in range(3):
+        lp_at = target.logdensity_fn(jnp.asarray(f32_b["samples"][g, 0]), datas[g])
+        np.testing.assert_allclose(-f32_b["loss"][g], lp_at, rtol=1e-12)
+    one = jax.device_get(jax.jit(bind("map", target, f32_opts))(keys[1], datas[1]))
+    np.testing.assert_allclose(f32_b["loss"][1], one["loss"], rtol=1e-4)
 
 
 def test_sed_target_amplitude_profile_is_the_conditional_optimum(default_model):
@@ -342,3 +355,32 @@ def test_screened_lm_refines_only_the_best_starts():
     assert np.all(out["grad_norms"][kept] < 1e-6)
     with pytest.raises(ValueError, match="lm_keep"):
         MAPOpts(lm_screen_steps=3, lm_keep=0)
+
+
+def test_float32_lm_runs_on_the_twin_and_reports_the_targets_loss():
+    """lm_dtype="float32": the iterations use the target's low_precision twin on float32
+    starts; the best point comes back in float64 with the target's own loss there."""
+    from sedjax.inference import Target
+    from sedjax.inference.backends.map import run_map
+
+    def logp(u, data):
+        return -0.5 * jnp.sum((u - jnp.asarray([1.0, -2.0], u.dtype)) ** 2 / jnp.asarray([0.3, 2.0], u.dtype) ** 2)
+
+    def twin_logp(u, data):  # shifted: the mode shows which function LM iterated on
+        return logp(u - jnp.asarray([0.0, 0.5], u.dtype), data)
+
+    def init_fn(key):
+        return jax.random.normal(key, (2,))
+
+    key = jax.random.PRNGKey(4)
+    opts = MAPOpts(n_starts=3, n_library_starts=0, lm_steps=20, lm_dtype="float32")
+    out = jax.device_get(run_map(key, logp, {"x": jnp.zeros(2)}, init_fn, opts,
+                                 low_precision=Target(twin_logp, init_fn)))
+    assert out["samples"].dtype == np.float64 and out["loss"].dtype == np.float64
+    np.testing.assert_allclose(out["samples"][0], [1.0, -1.5], atol=1e-5)
+    np.testing.assert_allclose(out["loss"], -logp(jnp.asarray(out["samples"][0]), {}), rtol=1e-12)
+    assert out["loss"] > 0.01  # the target's loss at the twin's mode, not the twin's (0)
+    with pytest.raises(ValueError, match="low_precision"):
+        run_map(key, logp, {}, init_fn, opts)
+    with pytest.raises(ValueError, match="lm_dtype"):
+        MAPOpts(lm_dtype="float16")

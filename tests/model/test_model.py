@@ -141,6 +141,28 @@ def test_float32_close_to_float64(ssp):
     np.testing.assert_allclose(np.asarray(f32), np.asarray(f64), rtol=1e-4)
 
 
+def test_astype_is_the_same_model_at_the_new_precision(default_model):
+    m64 = default_model
+    m32 = m64.astype("float32")
+    assert m64.astype("float64") is m64 and m32.dtype == jnp.float32 and m64.dtype == jnp.float64
+    assert m32.own_tables.young_band_flux.dtype == jnp.float32
+    draws = m64.spec.sample_batch(jax.random.PRNGKey(6), 20)
+    f64 = np.asarray(jax.vmap(m64.predict_photometry)(draws))
+    for mode in ("fast", "exact"):
+        f32 = jax.vmap(lambda p: m32.predict_photometry(p, mode=mode))(draws)
+        assert f32.dtype == jnp.float32
+        ref = f64 if mode == "fast" else np.asarray(jax.vmap(lambda p: m64.predict_photometry(p, mode="exact"))(draws))
+        np.testing.assert_allclose(np.asarray(f32), ref, rtol=2e-5)
+    # tables at another redshift are built at the new precision; the original is untouched
+    z = m64.fixed_redshift * 1.1
+    t32, t64 = m32.tables_for(z), m64.tables_for(z)
+    assert t32.old_band_flux.dtype == jnp.float32 and t64.old_band_flux.dtype == jnp.float64
+    np.testing.assert_allclose(np.asarray(t32.old_band_flux), np.asarray(t64.old_band_flux), rtol=2e-5, atol=0)
+    np.testing.assert_array_equal(np.asarray(jax.vmap(m64.predict_photometry)(draws)), f64)
+    with pytest.raises(ValueError, match="float64' or 'float32"):
+        m64.astype("float16")
+
+
 def test_derived_quantities(default_model):
     m = default_model
     spec = Parameters(

@@ -99,6 +99,8 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: 
     ``linear_amplitude``: the normalisation's index, ln A(u) and the residuals at A = 0 for
     LM's variable projection (:class:`~sedjax.inference.backends.LinearAmplitude`; every band
     is linear in A; only without a systematic floor, where σ_b depends on A).
+    ``low_precision``: for a float64 model, the same target on ``model.astype("float32")``
+    (without library or collapse), for LM iterations in float32 (``MAPOpts.lm_dtype``).
     """
     spec = model.spec
     z_free = "redshift" in spec.free_params
@@ -148,6 +150,10 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: 
             return data["mask"] * data["flux"] / jnp.sqrt(photometric_variance(0.0, data["flux_err"]))
 
         linear_amplitude = LinearAmplitude(spec.free_params.index(norm), log_amplitude_fn, zero_residual_fn)
+    low_precision = None
+    if model.dtype == jnp.float64:  # LM's float32 twin: the model's tables cast, no library, no collapse
+        low_precision = make_target(model.astype("float32"), mode=mode, sys_frac=sys_frac, library_size=0,
+                                    collapse_amplitude=False)
     return Target(
         logdensity_fn=logdensity_fn,
         init_fn=init_fn,
@@ -157,6 +163,7 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: 
         start_fn=make_start_fn(model, library_size, library_seed),
         collapse=collapse,
         linear_amplitude=linear_amplitude,
+        low_precision=low_precision,
     )
 
 

@@ -27,6 +27,7 @@ fixed redshift they are built once at construction.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import jax
@@ -154,6 +155,26 @@ class SEDModel:
             self._tables = self._fast_tables_jit(jnp.asarray(self.fixed_redshift, self.dtype))
         # per-galaxy data redshifts: tables on a z grid over z_range, interpolated (table_grid)
         self.z_tables = RedshiftTables(self, self.z_range) if self.z_range[0] < self.z_range[1] else None
+
+    def astype(self, dtype) -> "SEDModel":
+        """This model in ``dtype`` (itself when it is already): every table cast, the
+        fixed-redshift tables cast from this model's (not rebuilt), redshift-node tables
+        built at the new precision on first use. LM's float32 iterations use it
+        (:class:`~sedjax.inference.MAPOpts` ``lm_dtype``)."""
+        dtype = jnp.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        if dtype.name not in ("float64", "float32"):
+            raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype.name!r}")
+        twin = copy.copy(self)
+        twin.dtype = dtype
+        for name in ("_wave_nat", "_flux_nat", "_ssp_lgmet", "_age_gyr", "_mass_remaining", "_tables"):
+            setattr(twin, name, jax.tree.map(lambda a: jnp.asarray(a, dtype), getattr(self, name)))
+        if self._lines is not None:
+            twin._lines = (jnp.asarray(self._lines[0], dtype), self._lines[1])
+        twin._fast_tables_jit = jax.jit(twin.fast_tables)
+        twin.z_tables = None if self.z_tables is None else RedshiftTables(twin, self.z_range)
+        return twin
 
     # ----------------------------------------------------------------- helpers
     def _cast(self, params: dict) -> dict:

@@ -58,6 +58,10 @@ class Target(NamedTuple):
       on ``u[k]`` alone, and ``c`` does not depend on ``u[k]`` (LM's variable projection,
       :func:`sedjax.inference.backends.lm.lm_minimize`).
 
+    * ``low_precision``: the same target in float32 (its model cast,
+      :meth:`sedjax.model.sed_model.SEDModel.astype`; least-squares parts, no starts), for
+      LM iterations at half precision (:class:`~sedjax.inference.MAPOpts` ``lm_dtype``).
+
     ``collapse``: the same posterior with the SFH normalisation integrated out
     (:class:`sedjax.inference.collapse.Collapse`), or None; the registry hands it to the
     backends marked ``collapsible`` and expands their draws back to the full ``u``.
@@ -71,6 +75,7 @@ class Target(NamedTuple):
     start_fn: Optional[Callable] = None
     collapse: Optional[Any] = None
     linear_amplitude: Optional[tuple] = None
+    low_precision: Optional["Target"] = None
 
 
 def bind_logdensity(logdensity_fn: Callable, data) -> Callable:

@@ -61,6 +61,12 @@ class MAPOpts:
       core at 99.2 % (1.62x ``lean``'s 3 848 at 99.0 %, 2.93x ``screened``); a one-off harness
       with all 1 000 checked: 99.3 %; every 3rd step with 14 steps 98.3 %, every 2nd with
       18 steps 99.0 %.
+    lm_dtype: "float64" or "float32": the precision of the LM iterations. With "float32" they
+      run on the target's ``low_precision`` twin (the model's tables cast to float32) on the
+      data cast to float32, from the same starts (the library's, and the prior draws, cast);
+      the end points are cast back, the best start by its float32 loss, and that start's
+      loss (``loss``, and its entry of ``losses``) is re-evaluated in the target's own
+      precision. The other starts' losses and every gradient norm are the float32 ones.
     n_steps: maximum number of L-BFGS iterations per start.
     memory_size: L-BFGS history length.
     max_linesearch_steps: cap on zoom line-search evaluations per iteration.
@@ -80,11 +86,14 @@ class MAPOpts:
     lm_geodesic: bool = False
     lm_profile_amplitude: bool = False
     lm_jacobian_every: int = 1
+    lm_dtype: str = "float64"
 
     def __post_init__(self):
         if self.lm_screen_steps < 0 or self.lm_keep < 1 or self.lm_jacobian_every < 1:
             raise ValueError(f"MAPOpts needs lm_screen_steps >= 0, lm_keep >= 1 and lm_jacobian_every >= 1, got "
                              f"{self.lm_screen_steps}, {self.lm_keep} and {self.lm_jacobian_every}")
+        if self.lm_dtype not in ("float64", "float32"):
+            raise ValueError(f"MAPOpts.lm_dtype must be 'float64' or 'float32', got {self.lm_dtype!r}")
         if self.optimizer not in ("lm", "lbfgs"):
             raise ValueError(f"MAPOpts.optimizer must be 'lm' or 'lbfgs', got {self.optimizer!r}")
         if self.n_starts < 0 or self.n_library_starts < 0 or self.n_starts + self.n_library_starts < 1:
@@ -153,27 +162,52 @@ def _screened_lm(lm, x0, screen_steps: int, keep: int, steps: int):
     return xs.at[kept].set(x2), values.at[kept].set(v2), gnorms.at[kept].set(g2), n_iters.at[kept].add(n2)
 
 
+def _as_float32(tree):
+    """Every floating leaf of ``tree`` cast to float32 (other leaves as they are)."""
+    return jax.tree.map(lambda a: a.astype(jnp.float32) if jnp.issubdtype(a.dtype, jnp.floating) else a, tree)
+
+
+def _lm_fns(opts: MAPOpts, x0, data, logdensity_fn, residual_fn, logprior_fn, linear_amplitude, low_precision):
+    """``(x0, data, logdensity_fn, residual_fn, logprior_fn, linear_amplitude)`` for LM: as given,
+    or the ``low_precision`` twin's on float32 starts and data (``opts.lm_dtype``)."""
+    fns = (logdensity_fn, residual_fn, logprior_fn, linear_amplitude)
+    if opts.lm_dtype == "float64" or x0.dtype == jnp.float32:
+        return (x0, data) + fns
+    if low_precision is None:
+        raise ValueError("MAPOpts.lm_dtype='float32' needs the target's low_precision twin (make_target gives one "
+                         "for a float64 model); use lm_dtype='float64' for this target")
+    lp = low_precision
+    return (x0.astype(jnp.float32), _as_float32(data), lp.logdensity_fn, lp.residual_fn, lp.logprior_fn,
+            lp.linear_amplitude)
+
+
 def map_core(key, logdensity_fn, data, init_fn, opts: MAPOpts, *, residual_fn=None, logprior_fn=None, start_fn=None,
-             linear_amplitude=None):
+             linear_amplitude=None, low_precision=None):
     """Multi-start MAP; returns a dict with the best point and per-start info.
 
-    ``linear_amplitude``: the target's (used when ``opts.lm_profile_amplitude``).
+    ``linear_amplitude``: the target's (used when ``opts.lm_profile_amplitude``);
+    ``low_precision``: its float32 twin (used when ``opts.lm_dtype`` is "float32").
 
     ``n_iter`` is the L-BFGS iteration count per start, or LM's accepted steps.
     """
     x0 = start_positions(key, data, init_fn, opts, start_fn)
+    recast = False  # LM ran in float32: losses and the best's gradient re-evaluated
     if opts.optimizer == "lm":
-        profile = linear_amplitude if opts.lm_profile_amplitude else None
+        x_lm, d_lm, ld_lm, res_lm, lp_lm, la_lm = _lm_fns(opts, x0, data, logdensity_fn, residual_fn, logprior_fn,
+                                                          linear_amplitude, low_precision)
+        profile = la_lm if opts.lm_profile_amplitude else None
 
         def lm(x, n_steps):
-            return lm_minimize(x, data, logdensity_fn, residual_fn, logprior_fn, n_steps=n_steps,
+            return lm_minimize(x, d_lm, ld_lm, res_lm, lp_lm, n_steps=n_steps,
                                geodesic=opts.lm_geodesic, linear_amplitude=profile,
                                jacobian_every=opts.lm_jacobian_every)
 
         if 0 < opts.lm_screen_steps and opts.lm_keep < x0.shape[0]:
-            xs, values, gnorms, n_iters = _screened_lm(lm, x0, opts.lm_screen_steps, opts.lm_keep, opts.lm_steps)
+            xs, values, gnorms, n_iters = _screened_lm(lm, x_lm, opts.lm_screen_steps, opts.lm_keep, opts.lm_steps)
         else:
-            xs, values, gnorms, n_iters = jax.vmap(lambda x: lm(x, opts.lm_steps))(x0)
+            xs, values, gnorms, n_iters = jax.vmap(lambda x: lm(x, opts.lm_steps))(x_lm)
+        recast = xs.dtype != x0.dtype
+        xs, values, gnorms = (a.astype(x0.dtype) for a in (xs, values, gnorms))
     else:
         logp = bind_logdensity(logdensity_fn, data)
 
@@ -186,6 +220,9 @@ def map_core(key, logdensity_fn, data, init_fn, opts: MAPOpts, *, residual_fn=No
         xs, values, gnorms, n_iters = jax.vmap(one)(x0)
     ranked = jnp.where(jnp.isfinite(values), values, jnp.inf)
     best = jnp.argmin(ranked)
+    if recast:  # the best of the float32 ranking, its loss in the target's precision
+        loss = -logdensity_fn(xs[best], data)
+        values = values.at[best].set(jnp.where(jnp.isfinite(loss), loss, jnp.inf))
     return {
         "mode": xs[best],
         "loss": values[best],
@@ -200,12 +237,13 @@ def map_core(key, logdensity_fn, data, init_fn, opts: MAPOpts, *, residual_fn=No
 
 
 def run_map(key, logdensity_fn, data, init_fn, opts: MAPOpts = MAPOpts(), *, residual_fn=None, logprior_fn=None, start_fn=None,
-            linear_amplitude=None):
+            linear_amplitude=None, low_precision=None):
     """MAP estimate by multi-start LM (or L-BFGS).
 
-    ``residual_fn``, ``logprior_fn``, ``start_fn``, ``linear_amplitude``: the optional
-    :class:`Target` fields (whitened residuals, u-space prior, library starts, the separable
-    amplitude); the registry passes them when the target has them.
+    ``residual_fn``, ``logprior_fn``, ``start_fn``, ``linear_amplitude``, ``low_precision``:
+    the optional :class:`Target` fields (whitened residuals, u-space prior, library starts,
+    the separable amplitude, the float32 twin); the registry passes them when the target
+    has them.
 
     Returns
     -------
@@ -221,7 +259,7 @@ def run_map(key, logdensity_fn, data, init_fn, opts: MAPOpts = MAPOpts(), *, res
         (a multimodality hint).
     """
     r = map_core(key, logdensity_fn, data, init_fn, opts, residual_fn=residual_fn, logprior_fn=logprior_fn, start_fn=start_fn,
-                 linear_amplitude=linear_amplitude)
+                 linear_amplitude=linear_amplitude, low_precision=low_precision)
     finite = jnp.isfinite(r["losses"])
     dist = jnp.linalg.norm(r["end_positions"] - r["mode"], axis=-1)
     return {
