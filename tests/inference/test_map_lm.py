@@ -325,6 +325,51 @@ def test_secant_steps_are_exact_where_the_jacobian_is_constant():
         MAPOpts(lm_jacobian_every=0)
 
 
+def test_secant_update_satisfies_the_secant_equation_also_for_a_rejected_step():
+    # Broyden's update (lm._objective's at_secant): the Jacobian kept at the current point
+    # (used when the step is rejected) and the trial's both map the step to the change of the
+    # residuals; with the amplitude profiled, on the shape columns and the residuals rescaled
+    # to the current amplitude, the amplitude's column staying exact
+    from sedjax.inference.backends.lm import _objective
+
+    t = jnp.linspace(0.0, 3.0, 10)
+    y = 2.0 * (jnp.exp(-0.8 * t) + 0.1 * t**2)
+
+    def res(u, data):  # u = (ln A, decay rate, curvature): not affine in u
+        return (y - jnp.exp(u[0]) * (jnp.exp(-u[1] * t) + u[2] * t**2)) / 0.05, 0.0
+
+    def prior(u, data):
+        return -0.5 * jnp.sum(u**2) / 100.0
+
+    def logp(u, data):
+        return -0.5 * jnp.sum(res(u, data)[0] ** 2) + prior(u, data)
+
+    u = jnp.array([0.3, 0.5, 0.3])
+    step = jnp.array([0.2, 0.4, -0.25])
+    at, at_secant = _objective(res, prior, logp, {})
+    state = at(u)
+    trial, here = at_secant(u + step, state)
+    dr = res(u + step, {})[0] - state[4][1]
+    np.testing.assert_allclose(here[4][0] @ step, dr, rtol=1e-10)
+    np.testing.assert_allclose(trial[4][0], here[4][0], rtol=1e-12)
+    np.testing.assert_array_equal(here[0], u)
+    np.testing.assert_allclose(float(trial[1]), -float(logp(u + step, {})), rtol=1e-12)
+    assert not np.allclose(here[4][0], state[4][0])  # the update changed the Jacobian
+
+    z = y / 0.05
+    at, at_secant = _objective(res, prior, logp, {}, (0, lambda v: v[0], lambda data: z))
+    state = at(u)
+    u_p, r_p, jr_p = state[0], state[4][1], state[4][0]
+    trial, here = at_secant(u_p + step, state)
+    scale = np.exp(float(step[0]))
+    r_t = res(u_p + step, {})[0]
+    shape = np.array([0.0, 1.0, 1.0])
+    np.testing.assert_allclose(here[4][0] @ (step * shape), (r_t - z) / scale - (r_p - z), rtol=1e-10)
+    np.testing.assert_allclose(here[4][0][:, 0], jr_p[:, 0], rtol=1e-12)
+    jac = jax.jacfwd(lambda v: res(v, {})[0])(trial[0])
+    np.testing.assert_allclose(trial[4][0][:, 0], jac[:, 0], rtol=1e-9)
+
+
 def test_screened_lm_refines_only_the_best_starts():
     """lm_screen_steps / lm_keep: every start runs the screening steps, the lm_keep lowest run
     lm_steps more from where they stopped; the others keep their screened values."""
