@@ -69,6 +69,44 @@ def test_real_library_and_residuals_match_the_model(default_model):
         np.testing.assert_allclose(t.loglik_fn(u, data), ll, rtol=1e-12)
 
 
+def test_redshift_library_observes_each_draw_at_the_galaxys_redshift(ssp):
+    # galaxies at their own redshifts (z_range wider than the fixed z): the library holds the
+    # same draws at nodes in ln(1+z), checked against direct calls, and a galaxy's starts come
+    # from the node nearest its redshift
+    from testlib import DEFAULT_BANDS, default_spec
+
+    from sedjax import SEDModel
+    from sedjax.inference.library import library_redshifts
+
+    m = SEDModel(default_spec(), ssp, DEFAULT_BANDS, z_range=(0.05, 1.0))
+    zs = library_redshifts(m)
+    assert library_redshifts(SEDModel(default_spec(), ssp, DEFAULT_BANDS)) is None
+    assert zs[0] == 0.05 and zs[-1] == 1.0 and 0.1 in zs and np.all(np.diff(np.log1p(zs)) <= 0.05 + 1e-12)
+    lib = build_prior_library(m, n_draws=30, seed=3, redshifts=zs)
+    fixed = build_prior_library(m, n_draws=30, seed=3)
+    n = lib["u"].shape[0]
+    assert lib["flux"].shape == (zs.size, n, len(m.bands)) and np.array_equal(lib["redshift"], zs)
+    np.testing.assert_allclose(lib["flux"][list(zs).index(0.1)], fixed["flux"], rtol=1e-12)
+    j = zs.size - 3
+    p, _ = m.spec.from_unconstrained(jnp.asarray(lib["u"][7]))
+    direct = m.predict_photometry(dict(p, redshift=zs[j]), tables=m.tables_for(zs[j]))
+    np.testing.assert_allclose(lib["flux"][j, 7], direct, rtol=1e-10)
+    # a galaxy that is entry 7 at node j, 10**shift brighter: its best start is entry 7 with
+    # its normalisation moved by shift (at the fixed redshift's node it is not entry 7)
+    z_gal = float(np.expm1(np.log1p(zs[j]) + 0.002))
+    norm = m.spec.free_params.index(m.spec.norm_param)
+    prior = m.spec.priors[m.spec.norm_param]
+    shift = 0.5 if lib["norm"][7] < 0.5 * (prior.low + prior.high) else -0.5  # stay inside the prior
+    for z, is_seven in ((z_gal, True), (0.1, False)):
+        data = {"flux": jnp.asarray(lib["flux"][j, 7] * 10**shift), "flux_err": jnp.asarray(0.01 * lib["flux"][j, 7]),
+                "mask": jnp.ones(len(m.bands)), "redshift": jnp.asarray(z)}
+        start = np.asarray(library_starts(lib, data, 1, norm, prior))[0]
+        assert np.allclose(np.delete(start, norm), np.delete(lib["u"][7], norm)) == is_seven
+        if is_seven:
+            x = float(prior.from_unconstrained(jnp.asarray(start[norm]))[0])
+            np.testing.assert_allclose(x, lib["norm"][7] + shift, atol=1e-9)
+
+
 def test_lm_generic_target_is_newton_and_gn_precision():
     # no residual_fn: damped Newton on the exact Hessian; a quadratic converges to the mode
     prec = jnp.array([[2.0, 0.5], [0.5, 1.0]])
