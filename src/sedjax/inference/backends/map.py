@@ -67,6 +67,9 @@ class MAPOpts:
       the end points are cast back, the best start by its float32 loss, and that start's
       loss (``loss``, and its entry of ``losses``) is re-evaluated in the target's own
       precision. The other starts' losses and every gradient norm are the float32 ones.
+      bench_map's ``float32`` (``secant`` in float32), rule at b4349da with another job on
+      the other core, 500 checked: 10 511 galaxies/min per core at 99.2 % (``secant``
+      7 872 at 99.2 %); both cores at once, 21 300/min (``secant`` 12 800).
     n_steps: maximum number of L-BFGS iterations per start.
     memory_size: L-BFGS history length.
     max_linesearch_steps: cap on zoom line-search evaluations per iteration.
