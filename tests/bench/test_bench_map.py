@@ -1,5 +1,6 @@
 """bench_map's record (structure and internal consistency, never timings): a tiny run."""
 
+import jax
 import numpy as np
 import pytest
 
@@ -13,6 +14,22 @@ def test_mock_batch_is_seeded_and_noisy(default_model):
     assert a["flux"].shape == (4, len(default_model.bands)) and a["tables"] is None
     np.testing.assert_allclose(a["redshift"], default_model.fixed_redshift)
     assert not np.array_equal(a["flux"], mock_batch(default_model, 4, seed=2)["flux"])
+
+
+def test_mock_batch_at_own_redshifts_matches_direct_calls(ssp):
+    from testlib import DEFAULT_BANDS, default_spec
+
+    from sedjax import SEDModel
+
+    m = SEDModel(default_spec(), ssp, DEFAULT_BANDS, z_range=(0.05, 0.8))
+    a = mock_batch(m, 5, seed=1, frac_err=1e-12, redshift_range=(0.2, 0.8))
+    z = np.asarray(a["redshift"])
+    assert np.all((z >= 0.2) & (z <= 0.8)) and np.unique(z).size == 5
+    p = jax.tree.map(lambda x: x[3], m.spec.sample_batch(jax.random.PRNGKey(1), 5))
+    direct = m.predict_photometry(dict(p, redshift=z[3]), tables=m.tables_for(float(z[3])))
+    np.testing.assert_allclose(a["flux"][3], direct, rtol=1e-6)
+    with pytest.raises(ValueError, match="z_range"):
+        mock_batch(m, 2, redshift_range=(0.5, 1.2))
 
 
 @pytest.mark.slow  # two compiled LM programs and one L-BFGS, ~1-2 min on 2 cores

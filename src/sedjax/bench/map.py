@@ -2,7 +2,8 @@
 
 On ``n_galaxies`` mock galaxies drawn from the model's priors (fast-mode photometry, Gaussian
 noise of ``frac_err`` times the flux; drawn here, so the chunk size does not depend on the
-mock catalogue's size), for each LM setting in ``settings`` (name -> MAPOpts fields over the
+mock catalogue's size; at the model's fixed redshift, or with ``mock_redshift`` each at its
+own, as a catalogue's galaxies are), for each LM setting in ``settings`` (name -> MAPOpts fields over the
 MAP backend's options; the rule's defaults, and what each buys, are in ``config/schema.yaml``
 under ``benchmarks.map.settings``):
 
@@ -38,20 +39,40 @@ from sedjax.inference.backends.map import lbfgs_minimize, start_positions
 from sedjax.inference.posterior import make_target
 
 
-def mock_batch(model, n: int, seed: int = 0, frac_err: float = 0.1) -> dict:
-    """``n`` prior-drawn galaxies as a batched data pytree (flux, flux_err, mask, redshift, tables)."""
+def mock_batch(model, n: int, seed: int = 0, frac_err: float = 0.1, redshift_range=None) -> dict:
+    """``n`` prior-drawn galaxies as a batched data pytree (flux, flux_err, mask, redshift, tables).
+
+    At the model's fixed redshift (``tables`` None), or with ``redshift_range = (lo, hi)`` each
+    at its own redshift, uniform in that range (inside the model's ``z_range``), with its
+    tables (:meth:`~sedjax.model.sed_model.SEDModel.tables_for_batch`), as catalogue
+    redshifts come.
+    """
     spec = model.spec
     draws = spec.sample_batch(jax.random.PRNGKey(seed), int(n))
-    flux = np.asarray(jax.jit(jax.vmap(lambda p: model.predict_photometry(p, mode="fast")))(draws))
-    err = frac_err * np.abs(flux)
-    noisy = flux + err * np.random.default_rng(seed).normal(size=flux.shape)
     dt = model.dtype
+    rng = np.random.default_rng(seed)
+    if redshift_range is None:
+        z, tables = jnp.full((int(n),), model.fixed_redshift, dt), None
+        flux = np.asarray(jax.jit(jax.vmap(lambda p: model.predict_photometry(p, mode="fast")))(draws))
+    else:
+        lo, hi = (float(v) for v in redshift_range)
+        if not (model.z_range[0] <= lo < hi <= model.z_range[1]):
+            raise ValueError(f"mock redshift range [{lo}, {hi}] must lie inside the model's z_range {model.z_range}")
+        z = jnp.asarray(np.random.default_rng(seed + 10_000).uniform(lo, hi, int(n)), dt)
+        tables = model.tables_for_batch(z)
+
+        def one(p, zz, t):
+            return model.predict_photometry(dict(p, redshift=zz), mode="fast", tables=t)
+
+        flux = np.asarray(jax.jit(jax.vmap(one))(draws, z, tables))
+    err = frac_err * np.abs(flux)
+    noisy = flux + err * rng.normal(size=flux.shape)
     return {
         "flux": jnp.asarray(noisy, dt),
         "flux_err": jnp.asarray(err, dt),
         "mask": jnp.ones(flux.shape, dt),
-        "redshift": jnp.full((int(n),), model.fixed_redshift, dt),
-        "tables": None,
+        "redshift": z,
+        "tables": tables,
     }
 
 
@@ -128,15 +149,16 @@ def _accuracy(lp, lp_ref, tol: float) -> dict:
 def bench_map(model, settings: dict, n_galaxies: int = 1000, n_reference: int = 500, reference_starts: int = 20,
               options: dict | None = None, seed: int = 0, frac_err: float = 0.1,
               tol: float = 0.1, mode: str = "fast", sys_frac: float = 0.0, library_size: int = 10_000,
-              log=None) -> dict:
+              mock_redshift=None, log=None) -> dict:
     """The ``bench_map`` record (see the module docstring). ``options``: the MAP backend's
-    options, under each setting's fields."""
+    options, under each setting's fields; ``mock_redshift``: None (every galaxy at the model's
+    fixed redshift) or ``(lo, hi)`` (each at its own, :func:`mock_batch`)."""
     log = log or (lambda *a: None)
     if model.fixed_redshift is None:
         raise ValueError("bench_map needs a model with a fixed redshift (the mock galaxies sit at it)")
     n_reference = min(int(n_reference), int(n_galaxies))
     target = make_target(model, mode=mode, sys_frac=sys_frac, library_size=library_size)
-    data = mock_batch(model, n_galaxies, seed, frac_err)
+    data = mock_batch(model, n_galaxies, seed, frac_err, mock_redshift)
     keys = jax.random.split(jax.random.PRNGKey(seed + 1), int(n_galaxies))
 
     t0 = time.perf_counter()
@@ -171,6 +193,7 @@ def bench_map(model, settings: dict, n_galaxies: int = 1000, n_reference: int = 
         "sys_frac": float(sys_frac),
         "frac_err": float(frac_err),
         "library_size": int(library_size),
+        "mock_redshift": None if mock_redshift is None else [float(v) for v in mock_redshift],
         "library_s": library_s,
         "settings": blocks,
         "reference": {"optimizer": "lbfgs", "n_starts": int(reference_starts), "n_galaxies": n_reference, **ref},
@@ -186,16 +209,20 @@ def run_map_benchmark(model_cfg: dict, ssp_path, cfg: dict, fit_cfg: dict, optio
     import logging
 
     from sedjax.bench.record import cache_state, provenance
-    from sedjax.model.from_config import model_from_config
+    from sedjax.model.from_config import model_from_config, redshift_range
 
     log = log if log is not None else logging.getLogger("sedjax.bench")
     cache_at_start = cache_state()
-    model = model_from_config(model_cfg, ssp_path)
+    mock_z = cfg.get("mock_redshift")
+    # the model must reach the mock's redshifts (and keep its own)
+    z_range = None if mock_z is None else redshift_range(model_cfg, catalog_redshift=list(mock_z))
+    model = model_from_config(model_cfg, ssp_path, z_range=z_range)
     out = bench_map(model, cfg["settings"], n_galaxies=int(cfg["n_galaxies"]), n_reference=int(cfg["n_reference"]),
                     reference_starts=int(cfg["reference_starts"]),
                     options=dict(options or {}),
                     seed=int(cfg["seed"]), frac_err=float(cfg["frac_err"]), mode=fit_cfg["mode"],
-                    sys_frac=float(fit_cfg["sys_frac"]), library_size=int(cfg["library_size"]), log=log.info)
+                    sys_frac=float(fit_cfg["sys_frac"]), library_size=int(cfg["library_size"]),
+                    mock_redshift=mock_z, log=log.info)
     out["device"] = "cpu"
     out["provenance"] = provenance(model, cache=cache_at_start, extra={"runtime": runtime})
     return out
