@@ -194,7 +194,7 @@ def map_core(key, logdensity_fn, data, init_fn, opts: MAPOpts, *, residual_fn=No
     ``n_iter`` is the L-BFGS iteration count per start, or LM's accepted steps.
     """
     x0 = start_positions(key, data, init_fn, opts, start_fn)
-    recast = False  # LM ran in float32: losses and the best's gradient re-evaluated
+    recast = False  # LM ran in float32: the best start's loss is re-evaluated
     if opts.optimizer == "lm":
         x_lm, d_lm, ld_lm, res_lm, lp_lm, la_lm = _lm_fns(opts, x0, data, logdensity_fn, residual_fn, logprior_fn,
                                                           linear_amplitude, low_precision)
