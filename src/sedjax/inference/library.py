@@ -37,6 +37,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sedjax.model.table_grid import grid_nodes
+
 LIBRARY_KEYS = ("u", "flux", "norm")
 LIBRARY_DLNZ = 0.05
 """Node spacing in ln(1+z) of a library for galaxies at their own redshifts (at most 16
@@ -50,8 +52,7 @@ def library_redshifts(model, dlnz: float = LIBRARY_DLNZ, max_nodes: int = 16):
     lo, hi = model.z_range
     if model.fixed_redshift is None or not lo < hi:
         return None
-    n = min(max(2, int(np.ceil((np.log1p(hi) - np.log1p(lo)) / dlnz)) + 1), int(max_nodes))
-    return np.unique(np.append(np.expm1(np.linspace(np.log1p(lo), np.log1p(hi), n)), model.fixed_redshift))
+    return np.unique(np.append(grid_nodes(lo, hi, dlnz, max_nodes), model.fixed_redshift))
 
 
 def build_prior_library(model, n_draws: int = 10_000, seed: int = 0, batch_size: int = 1000,
