@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .backends import LinearAmplitude, Target
+from .backends import Kinks, LinearAmplitude, Target
 from .backends.registry import QUICK_COMPILE
 from .collapse import make_collapse
 from .library import make_start_fn
@@ -101,6 +101,7 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: 
     is linear in A; only without a systematic floor, where σ_b depends on A).
     ``low_precision``: for a float64 model, the same target on ``model.astype("float32")``
     (without library or collapse), for LM iterations in float32 (``MAPOpts.lm_dtype``).
+    ``kinks``: :func:`metallicity_kinks` (when the metallicity is free), for LM's polishing.
     """
     spec = model.spec
     z_free = "redshift" in spec.free_params
@@ -164,7 +165,22 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: 
         collapse=collapse,
         linear_amplitude=linear_amplitude,
         low_precision=low_precision,
+        kinks=metallicity_kinks(model),
     )
+
+
+def metallicity_kinks(model) -> Kinks | None:
+    """The grid metallicities inside the ``met_logzsol`` prior, in u (:class:`Kinks`), or None
+    when the metallicity is not free or no grid metallicity lies inside its prior."""
+    spec = model.spec
+    if "met_logzsol" not in spec.free_params:
+        return None
+    prior = spec.priors["met_logzsol"]
+    nodes = [float(prior.to_unconstrained(x)) for x in model.metallicity_nodes_logzsol]
+    nodes = [u for u in nodes if math.isfinite(u)]  # a node on or outside the prior's bounds has none
+    if not nodes:
+        return None
+    return Kinks(spec.free_params.index("met_logzsol"), jnp.asarray(nodes, model.dtype))
 
 
 def physical_samples(model, u_samples, redshift):

@@ -160,3 +160,15 @@ def prior_to_config(prior):
     if isinstance(prior, LogUniform):
         return {"log_uniform": [prior.low, prior.high]}
     return {"normal": [prior.mu, prior.sigma]}
+
+
+def prior_range(prior) -> tuple[float, float]:
+    """The values a prior can take, (low, high): its bounds (a Fixed prior's value twice), or
+    a Normal's mean ± 5 sigma (floored at 1e-4, for a redshift)."""
+    if isinstance(prior, Fixed):
+        return float(prior.value), float(prior.value)
+    if isinstance(prior, (Uniform, LogUniform)):
+        return float(prior.low), float(prior.high)
+    if isinstance(prior, Normal):
+        return max(prior.mu - 5 * prior.sigma, 1e-4), prior.mu + 5 * prior.sigma
+    raise TypeError(f"unsupported prior {prior!r}")

@@ -40,7 +40,7 @@ from sedjax.model.params import Parameters
 from sedjax.model.fast_photometry import band_flux
 from sedjax.model.table_grid import FastTables, RedshiftTables, interp_tables  # noqa: F401 (FastTables re-exported)
 from sedjax.photometry.integration import band_weights, make_integration_grid
-from sedjax.model.priors import Fixed, LogUniform, Normal, Uniform
+from sedjax.model.priors import Fixed, prior_range
 from sedjax.physics.ssp_weights import (
     make_age_bins,
     mass_per_age_bin,
@@ -53,16 +53,6 @@ from sedjax.physics.ssp_weights import (
 from sedjax.model.names import DERIVED_NAMES  # noqa: F401 (re-exported; defined JAX-free)
 from sedjax.ssp.grid import SSPData
 from sedjax.ssp.nebular.lines import line_luminosities
-
-
-def _z_range_of(prior) -> tuple[float, float]:
-    if isinstance(prior, Fixed):
-        return float(prior.value), float(prior.value)
-    if isinstance(prior, (Uniform, LogUniform)):
-        return float(prior.low), float(prior.high)
-    if isinstance(prior, Normal):
-        return max(prior.mu - 5 * prior.sigma, 1e-4), prior.mu + 5 * prior.sigma
-    raise TypeError(f"unsupported redshift prior {prior!r}")
 
 
 class SEDModel:
@@ -117,7 +107,7 @@ class SEDModel:
         self.dust_law = dust_law
         self.igm = bool(igm)
         self.n_subbins = int(n_subbins)
-        z_lo, z_hi = z_range if z_range is not None else _z_range_of(spec.priors["redshift"])
+        z_lo, z_hi = z_range if z_range is not None else prior_range(spec.priors["redshift"])
         if z_lo <= 0:
             raise ValueError(
                 f"redshift range starts at {z_lo}: the model needs z > 0 (luminosity distance "
@@ -259,6 +249,12 @@ class SEDModel:
         """(n_met, n_age, n_wave): the SSP fluxes the model contracts (ages it keeps, native
         wavelengths the bands need)."""
         return tuple(int(n) for n in self._flux_nat.shape)
+
+    @property
+    def metallicity_nodes_logzsol(self) -> tuple[float, ...]:
+        """log10 Z/Z☉ of the SSP grid's metallicities. The spectrum is linear in log Z between
+        them, so its derivative in ``met_logzsol`` jumps at each (a kink of the posterior)."""
+        return tuple(float(v) - self._lg_zsun for v in self.ssp.ssp_lgmet)
 
     @property
     def own_tables(self) -> FastTables | None:

@@ -4,7 +4,7 @@ See :mod:`sedjax.inference.backends._common` for the contract and
 :mod:`sedjax.inference.backends.registry` for the name -> (run, Opts) table.
 """
 
-from ._common import LinearAmplitude, Target
+from ._common import Kinks, LinearAmplitude, Target
 from .auto import AutoOpts, run_auto
 from .importance import ISOpts, run_is
 from .laplace import LaplaceOpts, run_laplace
@@ -15,6 +15,7 @@ from .pathfinder import PathfinderOpts, run_pathfinder
 from .vi import VIOpts, run_vi
 
 __all__ = [
+    "Kinks",
     "LinearAmplitude",
     "Target",
     "MAPOpts",

@@ -38,6 +38,21 @@ class LinearAmplitude(NamedTuple):
     zero_residual_fn: Optional[Callable] = None
 
 
+class Kinks(NamedTuple):
+    """A coordinate along which the log density is only piecewise smooth.
+
+    ``index``: the coordinate of ``u``; ``nodes`` (n,): its values, in ``u``, where the first
+    derivative jumps (the SED model's metallicity: the spectrum is interpolated linearly in
+    log Z between the SSP grid's metallicities, so every grid metallicity inside the prior is
+    a kink). A mode often sits on a kink, where LM's quadratic model fails across it; with
+    the coordinate held at the node the rest is smooth (:func:`~sedjax.inference.backends.map.map_core`'s
+    polishing).
+    """
+
+    index: int
+    nodes: Any
+
+
 class Target(NamedTuple):
     """Everything a backend may need about one posterior (minus the data).
 
@@ -58,6 +73,9 @@ class Target(NamedTuple):
       on ``u[k]`` alone, and ``c`` does not depend on ``u[k]`` (LM's variable projection,
       :func:`sedjax.inference.backends.lm.lm_minimize`).
 
+    * ``kinks``: a :class:`Kinks`, the coordinate and nodes where the log density's first
+      derivative jumps (LM's polishing snaps the best point to its nearest node);
+
     * ``low_precision``: the same target in float32 (its model cast,
       :meth:`sedjax.model.sed_model.SEDModel.astype`; least-squares parts, no starts), for
       LM iterations at half precision (:class:`~sedjax.inference.MAPOpts` ``lm_dtype``).
@@ -76,6 +94,7 @@ class Target(NamedTuple):
     collapse: Optional[Any] = None
     linear_amplitude: Optional[tuple] = None
     low_precision: Optional["Target"] = None
+    kinks: Optional[Kinks] = None
 
 
 def bind_logdensity(logdensity_fn: Callable, data) -> Callable:

@@ -44,7 +44,7 @@ import jax
 import jax.numpy as jnp
 
 
-def _objective(residual_fn, logprior_fn, logdensity_fn, data, linear_amplitude=None, n_newton: int = 3):
+def _objective(residual_fn, logprior_fn, logdensity_fn, data, linear_amplitude=None, n_newton: int = 3, frozen=None):
     """``(at, at_secant)``: ``at(u) -> (u, F, g, H, aux)`` at one point (the module docstring's
     definitions), ``at_secant(u_t, state) -> (trial, here)`` the same from a forward pass only.
 
@@ -58,7 +58,8 @@ def _objective(residual_fn, logprior_fn, logdensity_fn, data, linear_amplitude=N
     current point by Broyden's rank-one update, ``J + (y - J s) s^T / s^T s`` with ``s`` the
     step and ``y`` the change of the residuals; with a profiled amplitude it updates the shape
     columns only, on the residuals rescaled to the current amplitude (``r = z - A p``: the
-    shape columns scale with ``A``), and the amplitude's column is exact. ``dc/du`` is kept
+    shape columns scale with ``A``), and the amplitude's column is exact. ``frozen``: a
+    coordinate LM holds fixed; with ``z`` its column is not taken (left 0). ``dc/du`` is kept
     (exact when ``c`` is constant, as without a systematic floor). ``here`` is the current
     point with its Jacobian updated by the same secant (used when the step is rejected).
     """
@@ -89,12 +90,12 @@ def _objective(residual_fn, logprior_fn, logdensity_fn, data, linear_amplitude=N
         if z is None:
             (jr, gc), (r, c) = jax.jacfwd(lik_parts, has_aux=True)(u)
             return r, c, jr, gc
-        shape_dirs = jnp.delete(jnp.eye(u.shape[0], dtype=u.dtype), k, axis=0)
+        taken = jnp.asarray([i for i in range(u.shape[0]) if i not in (k, frozen)])
         (r, c), lin = jax.linearize(lambda v: residual_fn(v, data), u)
-        jr_s, gc_s = jax.vmap(lin)(shape_dirs)  # (d - 1, n_band), (d - 1,)
+        jr_s, gc_s = jax.vmap(lin)(jnp.eye(u.shape[0], dtype=u.dtype)[taken])  # (d - 1 [- 1], n_band), ...
         col_k = -jax.grad(la_fn)(u)[k] * (z - r)
-        jr = jnp.insert(jr_s.T, k, col_k, axis=1)
-        gc = jnp.insert(gc_s, k, 0.0)
+        jr = jnp.zeros((r.shape[0], u.shape[0]), u.dtype).at[:, taken].set(jr_s.T).at[:, k].set(col_k)
+        gc = jnp.zeros_like(u).at[taken].set(gc_s)
         return r, c, jr, gc
 
     def assemble(u, r, c, jr, gc):
@@ -201,6 +202,7 @@ def lm_minimize(
     fd_step: float = 0.1,
     linear_amplitude=None,
     jacobian_every: int = 1,
+    frozen=None,
 ):
     """Levenberg–Marquardt from ``u0``; returns ``(u, F, grad_norm, n_accepted)``.
 
@@ -243,10 +245,18 @@ def lm_minimize(
     One-off profile (12 000 points, one worker, 2026-12-03): 8 profiled steps with a full
     Jacobian each 1 560 µs per point, all secant 492 µs (a secant step ~40 µs, a full one
     ~175 µs). Needs the ``zero_residual_fn`` with a profiled amplitude.
+
+    ``frozen``: a coordinate held at its value in ``u0`` (its gradient and curvature row and
+    column dropped from the step; with a profiled amplitude and ``zero_residual_fn`` its
+    Jacobian column is not taken). It must not be the profiled amplitude's. The returned
+    gradient norm is over the other coordinates. Used to polish a mode on a kink
+    (:class:`~sedjax.inference.backends.Kinks`).
     """
     least_squares = residual_fn is not None and logprior_fn is not None
     linear_amplitude = linear_amplitude if least_squares else None
-    at, at_secant = _objective(residual_fn, logprior_fn, logdensity_fn, data, linear_amplitude)
+    if frozen is not None and linear_amplitude is not None and int(frozen) == int(linear_amplitude[0]):
+        raise ValueError("the frozen coordinate cannot be the profiled amplitude's")
+    at, at_secant = _objective(residual_fn, logprior_fn, logdensity_fn, data, linear_amplitude, frozen=frozen)
     geodesic = bool(geodesic) and least_squares
     every = int(jacobian_every) if least_squares else 1
     if every < 1:
@@ -256,6 +266,8 @@ def lm_minimize(
     d = u0.shape[0]
     eye = jnp.eye(d, dtype=u0.dtype)
     eps = jnp.finfo(u0.dtype).eps
+    # a frozen coordinate: its gradient and curvature row/column dropped, so its step is 0
+    free = jnp.ones(d, u0.dtype) if frozen is None else jnp.ones(d, u0.dtype).at[frozen].set(0.0)
 
     def direction(u, g, a, aux):
         if not geodesic:
@@ -265,7 +277,7 @@ def lm_minimize(
         v = -jax.scipy.linalg.lu_solve(lu, g)
         r_h = residual_fn(u + fd_step * v, data)[0]
         r_vv = (2.0 / fd_step) * ((r_h - r) / fd_step - jr @ v)
-        acc = -jax.scipy.linalg.lu_solve(lu, jr.T @ r_vv)
+        acc = -jax.scipy.linalg.lu_solve(lu, (jr.T @ r_vv) * free)
         bend = jnp.all(jnp.isfinite(acc)) & (2.0 * jnp.linalg.norm(acc) <= geodesic_alpha * jnp.linalg.norm(v))
         return jnp.where(bend, v + 0.5 * acc, v)
 
@@ -275,7 +287,9 @@ def lm_minimize(
         diag = jnp.diag(h)
         scale = jnp.maximum(diag, 1e-8 * jnp.maximum(jnp.max(jnp.abs(diag)), 1.0))
         a = h + lam * jnp.diag(scale) + 1e-12 * eye
-        delta = direction(u, g, a, aux)
+        if frozen is not None:
+            a = a * jnp.outer(free, free) + jnp.diag(1.0 - free)
+        delta = direction(u, g * free, a, aux)
         ok_step = jnp.all(jnp.isfinite(delta))
         u_t = u + jnp.where(ok_step, delta, 0.0)
         if every == 1:
@@ -284,7 +298,7 @@ def lm_minimize(
             trial, here = jax.lax.cond(full, lambda: (at(u_t), state), lambda: at_secant(u_t, state))
         u_new, f_new, g_new, h_new, _ = trial
         # descend; at the roundoff floor of F, accept a smaller gradient instead
-        tie = (f_new <= f + 8 * eps * jnp.abs(f)) & (jnp.sum(g_new**2) < jnp.sum(g**2))
+        tie = (f_new <= f + 8 * eps * jnp.abs(f)) & (jnp.sum((g_new * free) ** 2) < jnp.sum((g * free) ** 2))
         accept = ok_step & jnp.isfinite(f_new) & ((f_new < f) | tie) & jnp.all(jnp.isfinite(g_new))
         accept = accept & jnp.all(jnp.isfinite(h_new)) & jnp.all(jnp.isfinite(u_new))
         if every > 1:  # a non-finite secant update keeps the current Jacobian as it was
@@ -298,7 +312,7 @@ def lm_minimize(
     (state, _, n_acc), _ = jax.lax.scan(step, init, full_steps, length=n_steps)
     u, f, g = state[:3]
     f = jnp.where(jnp.isfinite(f), f, jnp.inf)
-    return u, f, jnp.linalg.norm(g), n_acc
+    return u, f, jnp.linalg.norm(g * free), n_acc
 
 
 def _finite_or(new, old):

@@ -70,6 +70,20 @@ class MAPOpts:
       bench_map's ``float32`` (``secant`` in float32), rule at b4349da with another job on
       the other core, 500 checked: 10 511 galaxies/min per core at 99.2 % (``secant``
       7 872 at 99.2 %); both cores at once, 21 300/min (``secant`` 12 800).
+    lm_polish_steps, lm_polish_jacobian_every, lm_polish_starts: after the LM phases, the
+      ``lm_polish_starts`` lowest starts each run ``lm_polish_steps`` more LM steps from a fresh
+      Jacobian and damping (a full Jacobian every ``lm_polish_jacobian_every``-th step), and,
+      when the target gives ``kinks`` (:class:`~sedjax.inference.backends.Kinks`: the
+      metallicity, interpolated linearly in log Z between the SSP grid's), as many again from
+      the start with that coordinate snapped to its nearest node and held there; each start
+      keeps the lower of the two. A mode on a kink stalls LM (its quadratic model is wrong
+      across the kink; one-off check on 11 misses: 100 more full steps left them 0.15-0.43
+      below the reference, where L-BFGS from the same point reached it), and with the
+      metallicity held at the node the rest is smooth. 0: no polishing. bench_map's
+      ``polished`` (``float32`` with 12 refinement steps, then 10 polishing steps for the best 3),
+      one-off harness, 1 000 mocks at z = 0.03-1.4, 300 checked against 20 L-BFGS starts, idle
+      machine: 99.0 % within 0.1 (worst -0.25) at 5 760 galaxies/min per core, against
+      ``float32``'s 94.0 % (worst -2.40) at 11 540; the same polish without the snap 96.0 %.
     n_steps: maximum number of L-BFGS iterations per start.
     memory_size: L-BFGS history length.
     max_linesearch_steps: cap on zoom line-search evaluations per iteration.
@@ -90,11 +104,18 @@ class MAPOpts:
     lm_profile_amplitude: bool = False
     lm_jacobian_every: int = 1
     lm_dtype: str = "float64"
+    lm_polish_steps: int = 0
+    lm_polish_jacobian_every: int = 1
+    lm_polish_starts: int = 1
 
     def __post_init__(self):
         if self.lm_screen_steps < 0 or self.lm_keep < 1 or self.lm_jacobian_every < 1:
             raise ValueError(f"MAPOpts needs lm_screen_steps >= 0, lm_keep >= 1 and lm_jacobian_every >= 1, got "
                              f"{self.lm_screen_steps}, {self.lm_keep} and {self.lm_jacobian_every}")
+        if self.lm_polish_steps < 0 or self.lm_polish_jacobian_every < 1 or self.lm_polish_starts < 1:
+            raise ValueError(f"MAPOpts needs lm_polish_steps >= 0, lm_polish_jacobian_every >= 1 and lm_polish_starts "
+                             f">= 1, got {self.lm_polish_steps}, {self.lm_polish_jacobian_every} and "
+                             f"{self.lm_polish_starts}")
         if self.lm_dtype not in ("float64", "float32"):
             raise ValueError(f"MAPOpts.lm_dtype must be 'float64' or 'float32', got {self.lm_dtype!r}")
         if self.optimizer not in ("lm", "lbfgs"):
@@ -165,6 +186,24 @@ def _screened_lm(lm, x0, screen_steps: int, keep: int, steps: int):
     return xs.at[kept].set(x2), values.at[kept].set(v2), gnorms.at[kept].set(g2), n_iters.at[kept].add(n2)
 
 
+def _polished(lm, lm_frozen, kinks, xs, values, gnorms, n_iters, n_best: int):
+    """The ``n_best`` lowest starts run again by ``lm`` (from a fresh Jacobian and damping);
+    with ``kinks`` (:class:`~sedjax.inference.backends.Kinks`) each also from its point with
+    the kinked coordinate snapped to the nearest node and held there (``lm_frozen``), and
+    each keeps the lower of its two runs. Per-start outputs, those starts' replaced."""
+    order = jnp.argsort(jnp.where(jnp.isfinite(values), values, jnp.inf))[:n_best]
+    x0 = xs[order]
+    x, v, g, n = jax.vmap(lm)(x0)
+    if kinks is not None:
+        k, nodes = kinks.index, jnp.asarray(kinks.nodes, x0.dtype)
+        snapped = x0.at[:, k].set(nodes[jnp.argmin(jnp.abs(x0[:, k, None] - nodes[None, :]), axis=1)])
+        x_k, v_k, g_k, n_k = jax.vmap(lm_frozen)(snapped)
+        on_kink = v_k < v
+        x = jnp.where(on_kink[:, None], x_k, x)
+        v, g, n = jnp.where(on_kink, v_k, v), jnp.where(on_kink, g_k, g), n + n_k
+    return xs.at[order].set(x), values.at[order].set(v), gnorms.at[order].set(g), n_iters.at[order].add(n)
+
+
 def _as_float32(tree):
     """Every floating leaf of ``tree`` cast to float32 (other leaves as they are)."""
     return jax.tree.map(lambda a: a.astype(jnp.float32) if jnp.issubdtype(a.dtype, jnp.floating) else a, tree)
@@ -185,11 +224,12 @@ def _lm_fns(opts: MAPOpts, x0, data, logdensity_fn, residual_fn, logprior_fn, li
 
 
 def map_core(key, logdensity_fn, data, init_fn, opts: MAPOpts, *, residual_fn=None, logprior_fn=None, start_fn=None,
-             linear_amplitude=None, low_precision=None):
+             linear_amplitude=None, low_precision=None, kinks=None):
     """Multi-start MAP; returns a dict with the best point and per-start info.
 
     ``linear_amplitude``: the target's (used when ``opts.lm_profile_amplitude``);
-    ``low_precision``: its float32 twin (used when ``opts.lm_dtype`` is "float32").
+    ``low_precision``: its float32 twin (used when ``opts.lm_dtype`` is "float32");
+    ``kinks``: its :class:`~sedjax.inference.backends.Kinks` (used by ``opts.lm_polish_steps``).
 
     ``n_iter`` is the L-BFGS iteration count per start, or LM's accepted steps.
     """
@@ -200,15 +240,21 @@ def map_core(key, logdensity_fn, data, init_fn, opts: MAPOpts, *, residual_fn=No
                                                           linear_amplitude, low_precision)
         profile = la_lm if opts.lm_profile_amplitude else None
 
-        def lm(x, n_steps):
+        def lm(x, n_steps, every=opts.lm_jacobian_every, frozen=None):
             return lm_minimize(x, d_lm, ld_lm, res_lm, lp_lm, n_steps=n_steps,
                                geodesic=opts.lm_geodesic, linear_amplitude=profile,
-                               jacobian_every=opts.lm_jacobian_every)
+                               jacobian_every=every, frozen=frozen)
 
         if 0 < opts.lm_screen_steps and opts.lm_keep < x0.shape[0]:
             xs, values, gnorms, n_iters = _screened_lm(lm, x_lm, opts.lm_screen_steps, opts.lm_keep, opts.lm_steps)
         else:
             xs, values, gnorms, n_iters = jax.vmap(lambda x: lm(x, opts.lm_steps))(x_lm)
+        if opts.lm_polish_steps > 0:
+            n, every = opts.lm_polish_steps, opts.lm_polish_jacobian_every
+            frozen = None if kinks is None else kinks.index
+            xs, values, gnorms, n_iters = _polished(
+                lambda x: lm(x, n, every), lambda x: lm(x, n, every, frozen), kinks, xs, values, gnorms, n_iters,
+                min(opts.lm_polish_starts, x0.shape[0]))
         recast = xs.dtype != x0.dtype
         xs, values, gnorms = (a.astype(x0.dtype) for a in (xs, values, gnorms))
     else:
@@ -240,13 +286,13 @@ def map_core(key, logdensity_fn, data, init_fn, opts: MAPOpts, *, residual_fn=No
 
 
 def run_map(key, logdensity_fn, data, init_fn, opts: MAPOpts = MAPOpts(), *, residual_fn=None, logprior_fn=None, start_fn=None,
-            linear_amplitude=None, low_precision=None):
+            linear_amplitude=None, low_precision=None, kinks=None):
     """MAP estimate by multi-start LM (or L-BFGS).
 
-    ``residual_fn``, ``logprior_fn``, ``start_fn``, ``linear_amplitude``, ``low_precision``:
-    the optional :class:`Target` fields (whitened residuals, u-space prior, library starts,
-    the separable amplitude, the float32 twin); the registry passes them when the target
-    has them.
+    ``residual_fn``, ``logprior_fn``, ``start_fn``, ``linear_amplitude``, ``low_precision``,
+    ``kinks``: the optional :class:`Target` fields (whitened residuals, u-space prior, library
+    starts, the separable amplitude, the float32 twin, the metallicity's kinks); the registry
+    passes them when the target has them.
 
     Returns
     -------
@@ -262,7 +308,7 @@ def run_map(key, logdensity_fn, data, init_fn, opts: MAPOpts = MAPOpts(), *, res
         (a multimodality hint).
     """
     r = map_core(key, logdensity_fn, data, init_fn, opts, residual_fn=residual_fn, logprior_fn=logprior_fn, start_fn=start_fn,
-                 linear_amplitude=linear_amplitude, low_precision=low_precision)
+                 linear_amplitude=linear_amplitude, low_precision=low_precision, kinks=kinks)
     finite = jnp.isfinite(r["losses"])
     dist = jnp.linalg.norm(r["end_positions"] - r["mode"], axis=-1)
     return {
@@ -289,5 +335,5 @@ def status_checks(d, **limits) -> tuple[list[str], list[str]]:
 def iterations(opts: MAPOpts) -> int:
     """Sequential iterations of one call (for a per-iteration time)."""
     if opts.optimizer == "lm":
-        return opts.lm_steps + (opts.lm_screen_steps if opts.lm_screen_steps > 0 else 0)
+        return opts.lm_steps + (opts.lm_screen_steps if opts.lm_screen_steps > 0 else 0) + opts.lm_polish_steps
     return opts.n_steps

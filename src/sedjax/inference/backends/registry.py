@@ -61,7 +61,7 @@ _MAP_EXTRAS = ("residual_fn", "logprior_fn", "start_fn", "linear_amplitude")
 
 
 BACKENDS: dict[str, Backend] = {
-    "map": _entry(map_backend, map_backend.run_map, map_backend.MAPOpts, extras=_MAP_EXTRAS + ("low_precision",)),
+    "map": _entry(map_backend, map_backend.run_map, map_backend.MAPOpts, extras=_MAP_EXTRAS + ("low_precision", "kinks")),
     "laplace": _entry(laplace, laplace.run_laplace, laplace.LaplaceOpts, extras=_MAP_EXTRAS),
     "pathfinder": _entry(pathfinder, pathfinder.run_pathfinder, pathfinder.PathfinderOpts, collapsible=True),
     "nuts": _entry(nuts, nuts.run_nuts, nuts.NUTSOpts, extras=("mode_fn",), collapsible=True),
@@ -106,7 +106,7 @@ def make_mode_fn(target: Target, collapse=None) -> Callable:
     def mode_fn(key, data, map_opts):
         r = map_core(key, target.logdensity_fn, data, target.init_fn, map_opts, residual_fn=target.residual_fn,
                      logprior_fn=target.logprior_fn, start_fn=target.start_fn, linear_amplitude=target.linear_amplitude,
-                     low_precision=target.low_precision)
+                     low_precision=target.low_precision, kinks=target.kinks)
         h = gauss_newton_precision(r["mode"], data, target.logdensity_fn, target.residual_fn, target.logprior_fn)
         g = gaussian_from_precision(h)
         if collapse is None:
