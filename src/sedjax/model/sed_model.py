@@ -23,6 +23,11 @@ contraction of metallicity × age weights with the dust transmission evaluated a
 sub-bin's transmission-weighted wavelength. The tables depend on z only:
 :meth:`SEDModel.fast_tables` is a pure function of z (vmappable for per-galaxy z). With a
 fixed redshift they are built once at construction.
+
+(Over the ~400-line guide on purpose: every method here reads the model's cast SSP tables,
+age bins and line tables, which no other module may touch; the pieces that need none of them
+live in :mod:`~sedjax.model.fast_photometry`, :mod:`~sedjax.model.table_grid` and
+:mod:`sedjax.physics`.)
 """
 
 from __future__ import annotations
