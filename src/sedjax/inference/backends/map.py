@@ -80,12 +80,13 @@ class MAPOpts:
       across the kink; one-off check on 11 misses: 100 more full steps left them 0.15-0.43
       below the reference, where L-BFGS from the same point reached it), and with the
       metallicity held at the node the rest is smooth. 0: no polishing. bench_map's
-      ``polished`` (``float32`` with 12 refinement steps, then 10 polishing steps for the best 3),
-      rule at c605c68, 1 000 mocks at z = 0.03-1.4, 300 checked against 20 L-BFGS starts: 99.0 %
-      within 0.1 (worst -0.25) at 6 060 galaxies/min per core, against ``float32``'s 94.0 %
-      (worst -2.40) at 12 717; both cores at once 9 165/min. At the model's redshift (500
-      checked) 99.6 % at 10 947/min per core (``float32`` 99.2 %). A one-off harness on the
-      same 300: the same polish without the snap 96.0 %, the best start only 98.3 %.
+      ``polished`` (``float32`` with 2 prior starts and 12 refinement steps, then 10 polishing
+      steps for the best 3), rule at 0873ec3, 1 000 mocks at z = 0.03-1.4, 300 checked against
+      20 L-BFGS starts: 99.0 % within 0.1 (worst -0.25) at 5 903 galaxies/min per core, against
+      ``float32``'s 94.0 % (worst -2.40) at 11 651; both cores at once 10 132-10 253/min. At the
+      model's redshift (500 checked) 99.6 % at 11 065/min per core (``float32`` 99.2 %). A
+      one-off harness on the same mocks: the same polish without the snap 96.0 %, the best
+      start only 98.3 % (300 checked); ``polished`` 99.0 % of 500.
     n_steps: maximum number of L-BFGS iterations per start.
     memory_size: L-BFGS history length.
     max_linesearch_steps: cap on zoom line-search evaluations per iteration.
