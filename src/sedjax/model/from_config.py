@@ -6,7 +6,7 @@ import numpy as np
 
 from sedjax.model.sed_model import SEDModel
 from sedjax.model.params import Parameters
-from sedjax.model.priors import prior_from_config
+from sedjax.model.priors import prior_from_config, prior_range
 from sedjax.ssp.grid import load_ssp
 
 
@@ -33,15 +33,6 @@ def model_from_config(model_cfg: dict, ssp_path, z_range=None, dtype="float64", 
     )
 
 
-def _prior_range(name: str, cfg) -> tuple[float, float]:
-    prior = prior_from_config(name, cfg)
-    if hasattr(prior, "low"):
-        return (float(prior.low), float(prior.high))
-    if hasattr(prior, "mu"):
-        return (max(prior.mu - 5 * prior.sigma, 1e-3), prior.mu + 5 * prior.sigma)
-    return (float(prior.value), float(prior.value))
-
-
 def redshift_range(model_cfg: dict, mock_redshift=None, catalog_redshift=None):
     """z range a model must support for the data it fits, or None (the model's own prior).
 
@@ -53,9 +44,9 @@ def redshift_range(model_cfg: dict, mock_redshift=None, catalog_redshift=None):
     """
     if mock_redshift is None and catalog_redshift is None:
         return None
-    lo, hi = _prior_range("redshift", model_cfg["params"]["redshift"])
+    lo, hi = prior_range(prior_from_config("redshift", model_cfg["params"]["redshift"]))
     if mock_redshift is not None:
-        m_lo, m_hi = _prior_range("redshift", mock_redshift)
+        m_lo, m_hi = prior_range(prior_from_config("redshift", mock_redshift))
         lo, hi = min(lo, m_lo), max(hi, m_hi)
     if catalog_redshift is not None:
         z = np.asarray(catalog_redshift, dtype=np.float64)

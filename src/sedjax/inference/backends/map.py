@@ -336,7 +336,8 @@ def status_checks(d, **limits) -> tuple[list[str], list[str]]:
 
 
 def iterations(opts: MAPOpts) -> int:
-    """Sequential iterations of one call (for a per-iteration time)."""
+    """Sequential iterations of one call (for a per-iteration time). Polishing counts its steps
+    once, though with a target's ``kinks`` it runs them twice (as they are, and snapped)."""
     if opts.optimizer == "lm":
         return opts.lm_steps + (opts.lm_screen_steps if opts.lm_screen_steps > 0 else 0) + opts.lm_polish_steps
     return opts.n_steps
