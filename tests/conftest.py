@@ -7,8 +7,12 @@ from testlib import DEFAULT_BANDS, default_spec
 from sedjax.io.runtime import configure_jax
 
 # one XLA CPU worker, as the workflow's fit jobs: jaxlib 0.10's batched LAPACK kernels can
-# deadlock a larger pool (sedjax.io.runtime._start_cpu_client)
-configure_jax("cpu", threads=1, cache_root=None)
+# deadlock a larger pool (sedjax.io.runtime._start_cpu_client). The persistent compilation
+# cache under the checkout's .jax_cache/ (as the workflow's jobs; git-ignored): tests that
+# build the same program on their own models load it instead of compiling it again, and a
+# second run of the suite starts warm ($SEDJAX_TEST_JAX_CACHE overrides the root).
+configure_jax("cpu", threads=1,
+              cache_root=os.environ.get("SEDJAX_TEST_JAX_CACHE") or os.path.join(os.path.dirname(__file__), "..", ".jax_cache"))
 jax.config.update("jax_enable_x64", True)
 
 

@@ -7,6 +7,19 @@ their own, and ``from conftest import`` would get whichever was imported last.
 
 DEFAULT_BANDS = ["sdss_u", "sdss_g", "sdss_r", "sdss_i", "sdss_z"]
 
+# small options per backend: tests of plumbing (batch == single, compile counts), not of convergence
+SMALL_OPTS = {
+    "map": {"n_starts": 2, "n_steps": 30},
+    "laplace": {"n_starts": 2, "n_steps": 30, "n_samples": 100},
+    "pathfinder": {"maxiter": 10, "n_samples": 100},
+    "nuts": {"n_chains": 2, "n_warmup": 5, "n_samples": 5},
+    "vi": {"n_steps": 100, "n_samples": 100},
+    "ns": {"n_live": 50, "num_delete": 10, "max_steps": 20, "n_samples": 100},
+    "is": {"n_draws": 200, "n_samples": 50, "min_ess": 50, "n_starts": 1, "n_library_starts": 2, "lm_steps": 10},
+    "auto": {"n_draws": 200, "n_adapt": 1, "n_samples": 10, "min_ess": 60, "n_starts": 1, "n_library_starts": 2, "lm_steps": 10,
+             "n_chains": 2, "n_warmup": 5, "hmc_draws_per_chain": 5},
+}
+
 
 def default_spec(**overrides):
     from sedjax import Fixed, Parameters, Uniform

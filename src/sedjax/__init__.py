@@ -26,6 +26,13 @@ if "jax" in _sys.modules:
 else:
     _os.environ["JAX_ENABLE_X64"] = "1"  # read by JAX when it is first imported
 
+# JAX's persistent compilation cache on for library use, so a new process fitting a model it
+# has fitted before loads its programs instead of compiling them (sedjax.io.runtime:
+# location, opt-out with SEDJAX_COMPILATION_CACHE=0, what invalidates it)
+from sedjax.io.runtime import enable_library_cache as _enable_library_cache  # noqa: E402
+
+_enable_library_cache(_sys.modules["jax"].config if "jax" in _sys.modules else None)
+
 __version__ = "0.1.0"
 
 _PUBLIC = {

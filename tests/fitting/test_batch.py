@@ -42,22 +42,12 @@ from sedjax.fitting.inputs import needs_tables
 from sedjax.fitting.program import BatchProgram
 from sedjax.fitting.single import fit
 
-from testlib import DEFAULT_BANDS, default_spec
+from testlib import DEFAULT_BANDS, SMALL_OPTS, default_spec
 
 SEED_MOCK = 1
 SEED_FIT = 0
 CHUNK = 2
-OPTS = {
-    "map": {"n_starts": 2, "n_steps": 30},
-    "laplace": {"n_starts": 2, "n_steps": 30, "n_samples": 100},
-    "pathfinder": {"maxiter": 10, "n_samples": 100},
-    "nuts": {"n_chains": 2, "n_warmup": 5, "n_samples": 5},
-    "vi": {"n_steps": 100, "n_samples": 100},
-    "ns": {"n_live": 50, "num_delete": 10, "max_steps": 20, "n_samples": 100},
-    "is": {"n_draws": 200, "n_samples": 50, "min_ess": 50, "n_starts": 1, "n_library_starts": 2, "lm_steps": 10},
-    "auto": {"n_draws": 200, "n_adapt": 1, "n_samples": 10, "min_ess": 60, "n_starts": 1, "n_library_starts": 2, "lm_steps": 10,
-             "n_chains": 2, "n_warmup": 5, "hmc_draws_per_chain": 5},
-}
+OPTS = SMALL_OPTS
 TOL = {"map": 1e-4, "laplace": 1e-4, "pathfinder": 1e-8, "nuts": 1e-8, "vi": 1e-8, "ns": 1e-8, "is": 1e-4, "auto": 1e-4}
 ALL = list(OPTS)
 RANK_DIAGNOSTICS = {"rhat", "ess_bulk", "rhat_max", "ess_bulk_min", "rhat_quantities_max", "ess_quantities_min"}

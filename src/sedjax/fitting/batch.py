@@ -44,7 +44,7 @@ from sedjax.fitting.batch_result import BatchResult
 from sedjax.fitting.chunks import chunk_count, chunk_rows
 from sedjax.fitting.inputs import catalog_arrays, galaxy_keys, needs_tables, warn_metallicity_range
 from sedjax.fitting.program import BatchProgram
-from sedjax.fitting.single import fit_info
+from sedjax.fitting.fitter import fit_info
 from sedjax.inference import fit_status, make_opts
 
 

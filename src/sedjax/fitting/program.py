@@ -25,6 +25,32 @@ from sedjax.inference.diagnostics import quantity_convergence
 from sedjax.inference.posterior import make_target
 
 
+def make_convert_fn(model, mode: str = "fast", sys_frac: float = 0.0):
+    """``convert(u, data) -> (samples, derived, finite, gof)`` for one galaxy's draws (pure JAX).
+
+    ``u`` (S, d) unconstrained draws; ``samples`` / ``derived``: ``{name: (S,)}`` physical
+    free parameters and derived quantities (rows with a non-finite ``u`` evaluated at 0:
+    mask them with ``finite`` (S,)); ``gof``: :func:`sedjax.fitting.goodness.make_chi2_fn`'s
+    ``chi2_best``, ``chi2_pvalue``, ``n_usable_bands``. The one conversion of a fit's draws:
+    a single fit (:class:`sedjax.fitting.fitter.Fitter`) jits it, a chunk vmaps it.
+    """
+    spec = model.spec
+    chi2_fn = make_chi2_fn(model, mode, float(sys_frac))
+
+    def one(u, z):
+        params, _ = spec.from_unconstrained(u)
+        if "redshift" not in spec.free_params:
+            params = dict(params, redshift=z)
+        return {k: params[k] for k in spec.free_params}, model.derived(params)
+
+    def convert(u, data):
+        finite = jnp.all(jnp.isfinite(u), axis=-1)
+        samples, derived = jax.vmap(one, in_axes=(0, None))(jnp.where(finite[:, None], u, 0.0), data["redshift"])
+        return samples, derived, finite, chi2_fn(u, data)
+
+    return convert
+
+
 class BatchProgram:
     """The compiled chunk program (backend) and sample conversion (physical + derived).
 
@@ -48,9 +74,8 @@ class BatchProgram:
         self.n_compiles = 0
         self._fit = None
         self._convert = None
-        spec = model.spec
         use_tables = self.tables
-        chi2_fn = make_chi2_fn(model, mode, self.sys_frac)
+        convert_one = make_convert_fn(model, mode, self.sys_frac)
         self.stages = bind_stages(backend, self.target, self.opts) if BACKENDS[backend].staged else None
         self.sub_batch = min(self.opts.hmc_batch, self.chunk_size) if self.stages is not None else None
         fn = self.stages.first if self.stages is not None else bind(backend, self.target, self.opts)
@@ -60,19 +85,8 @@ class BatchProgram:
             data = {"flux": flux, "flux_err": err, "mask": mask, "redshift": z, "tables": tabs}
             return jax.vmap(fn)(keys, data), data
 
-        def one(u, z):
-            params, _ = spec.from_unconstrained(u)
-            if "redshift" not in spec.free_params:
-                params = dict(params, redshift=z)
-            return {k: params[k] for k in spec.free_params}, model.derived(params)
-
-        def convert(u, data):  # u (G, S, d), data: the chunk's per-galaxy data (G leading)
-            finite = jnp.all(jnp.isfinite(u), axis=-1)
-            samples, derived = jax.vmap(jax.vmap(one, in_axes=(0, None)))(jnp.where(finite[..., None], u, 0.0), data["redshift"])
-            return samples, derived, finite, jax.vmap(chi2_fn)(u, data)
-
         self._chunk_fn = chunk
-        self._convert_fn = convert
+        self._convert_fn = jax.vmap(convert_one)  # u (G, S, d), data: the chunk's per-galaxy data (G leading)
         self._second = self._final = None
 
     def run(self, keys, flux, err, mask, z):

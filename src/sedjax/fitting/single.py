@@ -1,31 +1,65 @@
-"""``fit``: one galaxy, one backend, one call -> FitResult (physical samples, derived, status)."""
+"""``fit``: one galaxy, one backend, one call -> FitResult (physical samples, derived, status).
+
+A thin wrapper over a bounded cache of :class:`~sedjax.fitting.fitter.Fitter` objects, one
+per (model, backend, options, mode, sys_frac, collapse): the first call on a model compiles
+its programs, later calls with other fluxes, keys, masks or redshifts inside the model's
+range reuse them. :func:`fit_cache_info` lists the cache, :func:`clear_fit_cache` releases
+it; the cache holds at most :data:`FIT_CACHE_SIZE` Fitters (least recently used dropped
+first), and each keeps its model alive until dropped.
+"""
 
 from __future__ import annotations
 
-import jax
-import numpy as np
+from collections import OrderedDict
 
-from sedjax.fitting.goodness import make_chi2_fn
-from sedjax.fitting.inputs import check_redshifts, warn_metallicity_range
-from sedjax.inference import QUICK_COMPILE, FitResult, make_opts, run_backend
-from sedjax.inference.diagnostics import quantity_convergence
-from sedjax.inference.posterior import make_data, make_target, physical_samples
-from sedjax.io.provenance import package_versions
+from sedjax.fitting.fitter import Fitter, check_fit_settings, fit_info  # noqa: F401 (fit_info re-exported)
+from sedjax.inference import FitResult, make_opts
+
+FIT_CACHE_SIZE = 8
+"""The most Fitters :func:`fit` keeps (each holds its compiled programs and its model)."""
+
+_FITTERS: "OrderedDict[tuple, Fitter]" = OrderedDict()
 
 
-def fit_info(model, backend: str, opts, mode: str, sys_frac: float, collapse_amplitude: bool = True, **extra) -> dict:
-    """Metadata stored with every fit (single or batched): what was fitted and how."""
-    return {
-        "backend": backend,
-        "mode": mode,
-        "sys_frac": sys_frac,
-        "collapse_amplitude": bool(collapse_amplitude),
-        "options": {k: getattr(opts, k) for k in opts.__dataclass_fields__},
-        "spec": model.spec.to_config(),
-        "bands": model.bands,
-        **extra,
-        "versions": package_versions(),
-    }
+def _opts_key(opts) -> tuple:
+    return tuple((k, repr(getattr(opts, k))) for k in opts.__dataclass_fields__)
+
+
+def fitter_for(model, backend: str, *, mode: str = "fast", sys_frac: float = 0.0, options=None,
+               collapse_amplitude: bool = True) -> Fitter:
+    """The cached :class:`Fitter` for these settings (made, and cached, when there is none).
+
+    Fitters of one model with the same mode, sys_frac and collapse share one target (its
+    prior library is built once)."""
+    sys_frac = check_fit_settings(backend, mode, sys_frac)
+    opts = make_opts(backend, **(options or {}))
+    collapse_amplitude = bool(collapse_amplitude)
+    key = (id(model), backend, mode, sys_frac, collapse_amplitude, _opts_key(opts))
+    f = _FITTERS.get(key)
+    if f is not None and f.model is model:
+        _FITTERS.move_to_end(key)
+        return f
+    target = next((g.target for g in _FITTERS.values() if g.model is model and g.mode == mode
+                   and g.sys_frac == sys_frac and g.collapse_amplitude == collapse_amplitude), None)
+    f = Fitter(model, backend, mode=mode, sys_frac=sys_frac, options=opts, collapse_amplitude=collapse_amplitude,
+               target=target)
+    _FITTERS[key] = f
+    while len(_FITTERS) > FIT_CACHE_SIZE:
+        _FITTERS.popitem(last=False)
+    return f
+
+
+def fit_cache_info() -> list[dict]:
+    """One row per cached Fitter (oldest first): backend, mode, sys_frac, collapse, bands,
+    n_compiles and its programs (:attr:`Fitter.programs`)."""
+    return [{"backend": f.backend, "mode": f.mode, "sys_frac": f.sys_frac, "collapse_amplitude": f.collapse_amplitude,
+             "bands": list(f.model.bands), "n_compiles": f.n_compiles, "programs": f.programs}
+            for f in _FITTERS.values()]
+
+
+def clear_fit_cache() -> None:
+    """Drop every cached Fitter (their compiled programs and the models they hold)."""
+    _FITTERS.clear()
 
 
 def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float = 0.0, options=None, meta=None,
@@ -40,10 +74,10 @@ def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float
     backend : one of ``sedjax.inference.BACKENDS`` (map, laplace, pathfinder, nuts, vi, ns, is, auto)
     key : jax PRNG key (same key, same samples)
     mode : photometry mode of the likelihood ("fast" or "exact")
-    sys_frac : fractional systematic error added in quadrature
+    sys_frac : fractional systematic error added in quadrature (finite, >= 0)
     options : dict of backend option overrides (fields of the backend's Opts)
     meta : extra metadata stored with the result
-    collapse_amplitude : the sampling backends (pathfinder, nuts, vi, ns) sample the
+    collapse_amplitude : the sampling backends (pathfinder, nuts, vi, ns, is, auto) sample the
         posterior with the SFH normalisation integrated out and draw it back per sample
         (:mod:`sedjax.inference.collapse`); False: they sample the full posterior
 
@@ -52,27 +86,11 @@ def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float
     FitResult with physical-unit samples of every free parameter, derived quantities per
     sample, diagnostics (with ``chi2_best``, ``chi2_pvalue``, ``n_usable_bands``: see
     :mod:`sedjax.fitting.goodness`; ``rhat_quantities_max``, ``ess_quantities_min``: see
-    :func:`sedjax.inference.diagnostics.quantity_convergence`), compile/run times and status ("failed" with a reason when the
-    fit is unusable). Raises ``ValueError`` when the data redshift is outside
-    ``model.z_range`` or not > 0 (:func:`sedjax.fitting.inputs.check_redshifts`).
+    :func:`sedjax.inference.diagnostics.quantity_convergence`), compile/run times (compile 0
+    when the programs were cached) and status ("failed" with a reason when the fit is
+    unusable). Raises ``ValueError`` when the data redshift is outside ``model.z_range`` or
+    not > 0 (:func:`sedjax.fitting.inputs.check_redshifts`).
     """
-    warn_metallicity_range(model)
-    redshift = obs.get("redshift")
-    if redshift is not None:
-        gid = (meta or {}).get("galaxy_id", obs.get("id"))
-        check_redshifts(model, redshift, None if gid is None else [gid])
-    data = make_data(model, obs["flux"], obs["flux_err"], obs.get("mask"), redshift, model.tables_for(redshift))
-    target = make_target(model, mode=mode, sys_frac=sys_frac, collapse_amplitude=collapse_amplitude)
-    opts = make_opts(backend, **(options or {}))
-    raw, compile_s, run_s = run_backend(backend, key, target, data, opts)
-    gof = jax.jit(make_chi2_fn(model, mode, sys_frac), compiler_options=QUICK_COMPILE)(raw["samples"], data)  # chi2_best, chi2_pvalue
-    raw = {**raw, **{k: np.asarray(v) for k, v in gof.items()}}
-    samples, derived = physical_samples(model, raw["samples"], data["redshift"])
-    conv = quantity_convergence({k: np.asarray(v)[None] for k, v in {**samples, **derived}.items()},
-                                [int(np.asarray(raw.get("draw_chains", 0)))])
-    raw.update({k: v[0] for k, v in conv.items()})
-    info = {**fit_info(model, backend, opts, mode, sys_frac, collapse_amplitude, redshift=float(data["redshift"])), **(meta or {})}
-    return FitResult.from_raw(
-        backend, raw, model.spec.free_params, compile_s=compile_s, run_s=run_s,
-        derived=derived, samples=samples, meta=info,
-    )
+    f = fitter_for(model, backend, mode=mode, sys_frac=sys_frac, options=options,
+                   collapse_amplitude=collapse_amplitude)
+    return f.fit(obs, key, meta=meta)

@@ -45,10 +45,12 @@ from .backends.registry import (
     QUICK_COMPILE,
     bind,
     bind_stages,
+    drive_single_fit,
     iterations,
     make_opts,
     run_backend,
     run_backend_batch,
+    single_fit_fns,
 )
 from .diagnostics import ess_basic, ess_bulk, split_rhat
 from .psis import K_HAT_MAX, psis
@@ -72,6 +74,7 @@ __all__ = [
     "assess_status",
     "bind",
     "bind_stages",
+    "drive_single_fit",
     "ess_basic",
     "ess_bulk",
     "fit_status",
@@ -88,5 +91,6 @@ __all__ = [
     "run_nuts",
     "run_pathfinder",
     "run_vi",
+    "single_fit_fns",
     "split_rhat",
 ]

@@ -1,9 +1,20 @@
-"""Per-job runtime set-up for workflow scripts: logging and JAX under a scheduler.
+"""Per-job runtime set-up for workflow scripts (logging, JAX under a scheduler) and the
+library's persistent compilation cache.
 
 Call :func:`configure_jax` at the top of a script, before any JAX computation: it sets
 the platform (``cpu``/``gpu``), disables GPU memory preallocation, sizes CPU threads to the
 job's allocation and points the persistent compilation cache at a directory keyed by the
 host's CPU model and accelerator kind, so nodes of different kinds never share one.
+
+For library use (a notebook, a script), ``import sedjax`` turns JAX's persistent
+compilation cache on (:func:`enable_library_cache`) at :func:`library_cache_dir`
+(``~/.cache/sedjax/jax/host-<CPU model hash>``, or ``$SEDJAX_COMPILATION_CACHE``; ``0`` or
+``off`` opts out), so a new process that compiles a program compiled before loads it in
+seconds. An entry is found again only for the same program: JAX keys it by the compiled
+program (which embeds the model's tables, bands, spec and the backend's options), the
+jax/jaxlib versions, XLA flags and compile options, and the device; any change to those or
+to the package's code that changes the program compiles anew (old entries stay until the
+directory is deleted: JAX does not evict them).
 """
 
 from __future__ import annotations
@@ -84,6 +95,62 @@ def cache_dir_for_host(root, platform: str) -> Path:
     return Path(root) / f"{platform}-{key}"
 
 
+CACHE_ENV = "SEDJAX_COMPILATION_CACHE"
+"""Environment variable: a directory for the library's persistent compilation cache, or
+``0`` / ``off`` / ``false`` / ``no`` to leave JAX's cache off."""
+CACHE_OFF = ("0", "off", "false", "no")
+LIBRARY_CACHE_MIN_COMPILE_S = 0.5
+"""Programs that compile faster than this are not written to the persistent cache."""
+
+
+def library_cache_dir(environ=None) -> Path | None:
+    """Where the library keeps JAX's persistent compilation cache, or None when opted out.
+
+    ``$SEDJAX_COMPILATION_CACHE`` when it names a directory (``0``/``off``/``false``/``no``:
+    None), else ``$XDG_CACHE_HOME/sedjax/jax`` (default ``~/.cache/sedjax/jax``); either
+    way in a subdirectory keyed by the CPU model (:func:`cache_dir_for_host`), so machines
+    of different kinds sharing a home directory never share compiled code.
+    """
+    env = os.environ if environ is None else environ
+    value = env.get(CACHE_ENV, "").strip()
+    if value.lower() in CACHE_OFF:
+        return None
+    if value:
+        root = Path(value).expanduser()
+    else:
+        root = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "sedjax" / "jax"
+    from sedjax.io.provenance import cpu_model
+
+    return root / f"host-{hashlib.sha256(cpu_model().encode()).hexdigest()[:16]}"
+
+
+def enable_library_cache(jax_config=None) -> Path | None:
+    """Turn JAX's persistent compilation cache on for library use (``import sedjax`` calls it).
+
+    Does nothing when the user opted out (:data:`CACHE_ENV`) or already chose a cache
+    directory (``JAX_COMPILATION_CACHE_DIR`` or ``jax.config``); workflow jobs set their own
+    per-host directory with :func:`configure_jax`. JAX reads the setting at its first
+    compilation, so this must run before it (importing sedjax before any JAX computation).
+    Before JAX is imported the setting goes through the environment (``JAX_*`` variables,
+    read when JAX is imported). Returns the directory set, or None.
+    """
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return None
+    if jax_config is not None and jax_config.jax_compilation_cache_dir:
+        return None
+    cache = library_cache_dir()
+    if cache is None:
+        return None
+    if jax_config is None:
+        os.environ["JAX_COMPILATION_CACHE_DIR"] = str(cache)
+        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", str(LIBRARY_CACHE_MIN_COMPILE_S))
+    else:
+        jax_config.update("jax_compilation_cache_dir", str(cache))
+        if "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ:
+            jax_config.update("jax_persistent_cache_min_compile_time_secs", LIBRARY_CACHE_MIN_COMPILE_S)
+    return cache
+
+
 def gpu_available() -> bool:
     """True when JAX can see a GPU (initialises the GPU backend if present)."""
     import jax
@@ -139,6 +206,9 @@ def configure_jax(device: str = "cpu", threads: int | None = None, cache_root=".
     Must run before the first JAX computation of the process (it creates the CPU client).
     ``threads`` (default: the job's allocation) sizes XLA's CPU intra-op pool; pass 1 for
     programs with batched linear algebra on the CPU (see :func:`_start_cpu_client`).
+    ``cache_root``: the persistent compilation cache goes to a per-host directory under it
+    (:func:`cache_dir_for_host`); None: no persistent cache at all (cold-compile benchmarks),
+    not even the library's default (:func:`enable_library_cache`).
 
     Returns
     -------
@@ -157,6 +227,8 @@ def configure_jax(device: str = "cpu", threads: int | None = None, cache_root=".
         cache.mkdir(parents=True, exist_ok=True)
         jax.config.update("jax_compilation_cache_dir", str(cache))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    else:  # no cache: also not the library's default one (enable_library_cache)
+        jax.config.update("jax_compilation_cache_dir", None)
     n = _start_cpu_client(n)
     if device == "gpu":
         jax.config.update("jax_default_matmul_precision", "highest")

@@ -149,7 +149,8 @@ class SEDModel:
         if self.fixed_redshift is not None:
             self._tables = self._fast_tables_jit(jnp.asarray(self.fixed_redshift, self.dtype))
         # per-galaxy data redshifts: tables on a z grid over z_range, interpolated (table_grid)
-        self.z_tables = RedshiftTables(self, self.z_range) if self.z_range[0] < self.z_range[1] else None
+        self.z_tables = (RedshiftTables(self, self.z_range, fast_tables=self._fast_tables_jit)
+                         if self.z_range[0] < self.z_range[1] else None)
 
     def astype(self, dtype) -> "SEDModel":
         """This model in ``dtype`` (itself when it is already): every table cast, the
@@ -168,7 +169,8 @@ class SEDModel:
         if self._lines is not None:
             twin._lines = (jnp.asarray(self._lines[0], dtype), self._lines[1])
         twin._fast_tables_jit = jax.jit(twin.fast_tables)
-        twin.z_tables = None if self.z_tables is None else RedshiftTables(twin, self.z_range)
+        twin.z_tables = (None if self.z_tables is None
+                         else RedshiftTables(twin, self.z_range, fast_tables=twin._fast_tables_jit))
         return twin
 
     # ----------------------------------------------------------------- helpers

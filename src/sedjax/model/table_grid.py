@@ -91,11 +91,13 @@ class RedshiftTables:
     :meth:`grid` (every node, for a jitted batch) builds the rest.
     """
 
-    def __init__(self, model, z_range, dlnz: float = DLNZ):
+    def __init__(self, model, z_range, dlnz: float = DLNZ, fast_tables=None):
+        """``fast_tables``: a jitted ``model.fast_tables`` to share (the model's own, so a node
+        build compiles nothing new); default: a new ``jax.jit``."""
         self.model = model
         self.nodes = grid_nodes(float(z_range[0]), float(z_range[1]), dlnz)
         self._node = {}
-        self._fast = jax.jit(model.fast_tables)
+        self._fast = jax.jit(model.fast_tables) if fast_tables is None else fast_tables
         self._interp = jax.jit(lambda grid, z: interp_tables(model, grid, z))
 
     def __len__(self):

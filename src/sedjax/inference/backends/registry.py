@@ -225,31 +225,58 @@ def _compile_and_run(fn, *args, compiler_options=None):  # -> (output, compile_s
     return out, compile_s, run_s
 
 
-def run_backend(name: str, key, target: Target, data, opts=None, **overrides):
-    """Fit one galaxy.  Returns ``(raw dict, compile_s, run_s)``.
+def single_fit_fns(name: str, target: Target, opts=None, **overrides) -> dict[str, Callable]:
+    """The programs one galaxy's fit runs (not jitted), by name.
 
-    ``compile_s`` is the ``jit(...).lower(...).compile()`` time, ``run_s`` the time
-    of the compiled call up to ``block_until_ready``. A staged backend (``auto``) runs as a
-    batch does (:func:`bind_stages`): stage 1 with the merge, and only when stage 1 does
-    not accept the galaxy stage 2 and the merge again (more programs, each compiled only
-    when needed), so an accepted galaxy never compiles stage 2; the result equals
-    ``bind(name, ...)(key, data)`` (to roundoff: stage 1 is compiled with
-    :data:`QUICK_COMPILE`, as its compile, not its run, is what one galaxy waits for).
+    ``{"run": fn(key, data) -> raw}`` for a plain backend. A staged backend (``auto``,
+    :func:`bind_stages`) has three: ``"first"`` (stage 1 with the merge, ``(key, data) ->
+    (stage-1 dict, raw)``), and, only for a galaxy stage 1 does not accept, ``"second"``
+    (``(key, data, mode, cov)``) and ``"final"`` (``(key, data, stage-1 dict, stage-2
+    dict) -> raw``). :func:`drive_single_fit` runs them; :func:`run_backend` and
+    :class:`sedjax.fitting.fitter.Fitter` (which keeps the compiled programs) both use it.
     """
     if not BACKENDS[name].staged:
-        return _compile_and_run(bind(name, target, opts, **overrides), key, data)
+        return {"run": bind(name, target, opts, **overrides)}
     st = bind_stages(name, target, opts, **overrides)
 
-    def first_and_final(key, data):
+    def first(key, data):
         a = st.first(key, data)
         return a, st.final(key, data, a, st.filler(key, data, a["mode"], a["cov"]))
 
-    (a, raw), compile_s, run_s = _compile_and_run(first_and_final, key, data, compiler_options=QUICK_COMPILE)
+    return {"first": first, "second": st.second, "final": st.final}
+
+
+def drive_single_fit(fns: dict[str, Callable], key, data, call) -> tuple[dict, float, float]:
+    """Run a single fit's programs (:func:`single_fit_fns`): ``(raw, compile_s, run_s)``.
+
+    ``call(name, fn, args, compiler_options) -> (output, compile_s, run_s)`` compiles (or
+    reuses) and runs one program. A staged backend runs stage 2 and the merge again only
+    when stage 1 does not accept the galaxy (so an accepted galaxy never compiles stage 2);
+    the result equals ``bind(name, ...)(key, data)`` (to roundoff: stage 1 is compiled with
+    :data:`QUICK_COMPILE`).
+    """
+    if "run" in fns:
+        return call("run", fns["run"], (key, data), None)
+    (a, raw), compile_s, run_s = call("first", fns["first"], (key, data), QUICK_COMPILE)
     if not bool(a["is_accepted"]):
-        h, c2, r2 = _compile_and_run(st.second, key, data, a["mode"], a["cov"])
-        raw, c3, r3 = _compile_and_run(st.final, key, data, a, h)
+        h, c2, r2 = call("second", fns["second"], (key, data, a["mode"], a["cov"]), None)
+        raw, c3, r3 = call("final", fns["final"], (key, data, a, h), None)
         compile_s, run_s = compile_s + c2 + c3, run_s + r2 + r3
     return raw, compile_s, run_s
+
+
+def run_backend(name: str, key, target: Target, data, opts=None, **overrides):
+    """Fit one galaxy, compiling its programs afresh.  Returns ``(raw dict, compile_s, run_s)``.
+
+    ``compile_s`` is the ``jit(...).lower(...).compile()`` time, ``run_s`` the time
+    of the compiled call up to ``block_until_ready``. A staged backend (``auto``) runs as a
+    batch does (:func:`drive_single_fit`). To fit many galaxies without compiling again,
+    use :class:`sedjax.fitting.fitter.Fitter` (or ``sedjax.fitting.fit``).
+    """
+    def call(_name, fn, args, compiler_options):
+        return _compile_and_run(fn, *args, compiler_options=compiler_options)
+
+    return drive_single_fit(single_fit_fns(name, target, opts, **overrides), key, data, call)
 
 
 def run_backend_batch(name: str, keys, target: Target, data_batched, opts=None, **overrides):
