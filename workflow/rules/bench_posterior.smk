@@ -34,6 +34,36 @@ rule bench_posterior:
         "../../scripts/bench_posterior.py"
 
 
+
+# Compile once, fit many (issue 30): the user's view, on request:
+#   snakemake --cores 2 results/benchmarks/cpu/fit_loop.json
+# benchmarks.fit_loop.n_galaxies galaxies of bench_posterior's model (galaxy 0 at its truth, the
+# others prior draws) fitted one after another through the public fit() per backend in one process:
+# first call, calls 2..N, XLA compiles; the first fit() of a fresh process with a cold and a warm
+# persistent cache; bagpipes + nautilus on galaxy 0 in the same job (sedjax.bench.fit_loop).
+rule bench_fit_loop:
+    """First fit() and calls 2..N per backend in one process, a fresh process cold/warm, and bagpipes + nautilus."""
+    input:
+        ssp=ssp_path(),
+    output:
+        json="results/benchmarks/cpu/fit_loop.json",
+    log:
+        "logs/benchmarks/cpu/fit_loop.log",
+    params:
+        bench=lambda wildcards: config["benchmarks"],
+        model=lambda wildcards: config["model"],
+        fit=lambda wildcards: config["fit"],
+        backend_options=lambda wildcards: config["backend_options"],
+    threads: 1  # one XLA worker, as the fit jobs
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=0,
+    conda:
+        ENV_CPU
+    script:
+        "../../scripts/bench_fit_loop.py"
+
 # The auto backend's HMC stage, whitened NUTS vs ChEES-HMC (issue 15; on request):
 #   snakemake --cores 2 results/benchmarks/cpu/hmc.json
 # Up to benchmarks.hmc.n_galaxies galaxies that auto's IS stage rejects among the first pool_size

@@ -27,6 +27,7 @@ import math
 import time
 
 import jax
+import jax.monitoring
 import numpy as np
 
 
@@ -140,3 +141,26 @@ def ratio(a, b):
     if not (math.isfinite(a) and math.isfinite(b)) or b <= 0:
         return None
     return a / b
+
+
+COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+
+
+class CompileCounter:
+    """Counts XLA compilations from JAX's monitoring events, independently of any caller's bookkeeping.
+
+    :data:`COMPILE_EVENT` fires once per backend compile (eager operations included) and
+    once per load from the persistent compilation cache. One listener per counter is
+    registered for the life of the process (JAX has no public way to remove one), so make
+    one counter per process and read differences: ``n0 = c.n; ...; c.n - n0``.
+    """
+
+    def __init__(self):
+        self.n = 0
+        self.seconds = 0.0
+        jax.monitoring.register_event_duration_secs_listener(self._on_event)
+
+    def _on_event(self, name, duration, **_kw):
+        if name == COMPILE_EVENT:
+            self.n += 1
+            self.seconds += float(duration)
