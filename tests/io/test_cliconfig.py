@@ -26,7 +26,7 @@ def test_coerce_scalars_types_yaml_scalars_and_keeps_strings():
 
 
 def test_nested_config_override_passes_the_schema_in_a_dry_run():
-    """The README's nebular switch must validate (it failed as 'true' is not boolean)."""
+    """The nebular switch of docs/workflow.md must validate (it failed as 'true' is not boolean)."""
     out = subprocess.run(
         ["snakemake", "-n", "--cores", "1", "--config", "ssp={nebular: {enabled: true, log_u: -2.5}}",
          "mock={n_galaxies: 10}", "--", "data/ssp/ssp_bc03_miles_kroupa_wNE_logU-2.5.h5"],
