@@ -166,4 +166,5 @@ def make_collapse(model, loglik_of_pred: Callable, params_of: Callable, *, n_nod
     def project_fn(u):
         return jnp.delete(u, index, axis=-1)
 
-    return Collapse(logdensity_fn, loglik_fn, logprior_fn, init_fn, expand_fn, project_fn, index, name)
+    return Collapse(jax.jit(logdensity_fn), jax.jit(loglik_fn), jax.jit(logprior_fn), init_fn, expand_fn, project_fn,
+                    index, name)

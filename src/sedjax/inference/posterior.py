@@ -155,12 +155,14 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: 
     if model.dtype == jnp.float64:  # LM's float32 twin: the model's tables cast, no library, no collapse
         low_precision = make_target(model.astype("float32"), mode=mode, sys_frac=sys_frac, library_size=0,
                                     collapse_amplitude=False)
+    # each function a stable jitted object: every program that calls it (value, gradient,
+    # under vmap, inside loops) reuses one trace of it instead of tracing the model again
     return Target(
-        logdensity_fn=logdensity_fn,
+        logdensity_fn=jax.jit(logdensity_fn),
         init_fn=init_fn,
-        loglik_fn=loglik_fn,
-        logprior_fn=logprior_fn,
-        residual_fn=residual_fn,
+        loglik_fn=jax.jit(loglik_fn),
+        logprior_fn=jax.jit(logprior_fn),
+        residual_fn=jax.jit(residual_fn),
         start_fn=make_start_fn(model, library_size, library_seed),
         collapse=collapse,
         linear_amplitude=linear_amplitude,
