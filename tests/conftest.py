@@ -2,7 +2,7 @@ import os
 
 import jax
 import pytest
-from testlib import DEFAULT_BANDS, default_spec
+from testlib import DEFAULT_BANDS, default_spec, session_cache_root
 
 from sedjax.io.runtime import configure_jax
 
@@ -10,9 +10,9 @@ from sedjax.io.runtime import configure_jax
 # deadlock a larger pool (sedjax.io.runtime._start_cpu_client). The persistent compilation
 # cache under the checkout's .jax_cache/ (as the workflow's jobs; git-ignored): tests that
 # build the same program on their own models load it instead of compiling it again, and a
-# second run of the suite starts warm ($SEDJAX_TEST_JAX_CACHE overrides the root).
-configure_jax("cpu", threads=1,
-              cache_root=os.environ.get("SEDJAX_TEST_JAX_CACHE") or os.path.join(os.path.dirname(__file__), "..", ".jax_cache"))
+# second run of the suite starts warm ($SEDJAX_TEST_JAX_CACHE overrides the root). The tiny
+# workflows that tests run share it too (testlib.share_job_cache).
+configure_jax("cpu", threads=1, cache_root=session_cache_root())
 jax.config.update("jax_enable_x64", True)
 
 

@@ -64,10 +64,32 @@ def assert_png(path):
     assert len(np.unique(arr.reshape(-1, 3), axis=0)) > 10
 
 
+def session_cache_root() -> str:
+    """The test session's persistent compilation cache root: ``$SEDJAX_TEST_JAX_CACHE``, else
+    the checkout's git-ignored ``.jax_cache/``."""
+    import os
+
+    return os.path.abspath(os.environ.get("SEDJAX_TEST_JAX_CACHE")
+                           or os.path.join(os.path.dirname(__file__), "..", ".jax_cache"))
+
+
+def share_job_cache(dest) -> None:
+    """Point the workflow copy ``dest``'s job cache (``.jax_cache/``, where every job's
+    :func:`sedjax.io.runtime.configure_jax` keeps compiled programs) at the test session's, so
+    the tiny workflows of different tests load the programs another one compiled."""
+    import os
+    from pathlib import Path
+
+    shared = Path(session_cache_root()) / "jobs"
+    shared.mkdir(parents=True, exist_ok=True)
+    os.symlink(shared, Path(dest) / ".jax_cache")
+
+
 def workflow_copy(repo, dest, config: dict, ssp_dir=None, data_dirs=()):
     """A runnable copy of the workflow at ``dest`` (Snakefile, workflow/, config/, scripts/,
     profiles/, envs/) with ``config`` as its config/config.yaml; ``data/ssp`` a symlink to
-    ``ssp_dir`` (the session's grid) and ``data/<d>`` copied for each of ``data_dirs``."""
+    ``ssp_dir`` (the session's grid), ``data/<d>`` copied for each of ``data_dirs`` and the jobs'
+    compilation cache shared with the test session's (:func:`share_job_cache`)."""
     import os
     import shutil
     from pathlib import Path
@@ -87,4 +109,5 @@ def workflow_copy(repo, dest, config: dict, ssp_dir=None, data_dirs=()):
     if ssp_dir is not None:
         os.symlink(Path(ssp_dir).resolve(), dest / "data" / "ssp")
     (dest / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    share_job_cache(dest)
     return dest

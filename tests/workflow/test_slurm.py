@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from testlib import share_job_cache
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -103,6 +104,7 @@ def _workflow_copy(dest: Path, ssp_path: str) -> Path:
     grid.parent.mkdir(parents=True)
     grid.symlink_to(Path(ssp_path).resolve())  # skip fetch_ssp: converted once per session
     (dest / "tiny.yaml").write_text(yaml.safe_dump(TINY_CONFIG))
+    share_job_cache(dest)
     return dest
 
 
