@@ -21,22 +21,30 @@ from sedjax.io.runtime import allocated_cpus
 CHILD_MODULE = "sedjax.bench.cache_child"
 
 
-def run_cache_child(args: dict, timeout: float) -> dict:
-    """Run ``python -m sedjax.bench.cache_child <json args>``; its RESULT dict plus ``process_wall_s``."""
+def run_child(module: str, args: dict, timeout: float, env: dict | None = None) -> dict:
+    """Run ``python -m <module> <json args>`` (environment ``env``, default this process's);
+    the dict of its last ``RESULT {json}`` line plus ``process_wall_s``. Raises
+    ``RuntimeError`` with the child's stderr when it fails."""
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", CHILD_MODULE, json.dumps(args)],
+        [sys.executable, "-m", module, json.dumps(args)],
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=env,
     )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise RuntimeError(f"cache benchmark subprocess failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+        raise RuntimeError(f"{module} subprocess failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
     res = json.loads(line[len("RESULT "):])
     res["process_wall_s"] = wall
     return res
+
+
+def run_cache_child(args: dict, timeout: float) -> dict:
+    """Run ``python -m sedjax.bench.cache_child <json args>``; its RESULT dict plus ``process_wall_s``."""
+    return run_child(CHILD_MODULE, args, timeout)
 
 
 def _files(directory) -> list[Path]:

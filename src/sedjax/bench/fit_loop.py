@@ -29,12 +29,9 @@ asserted).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 
@@ -42,6 +39,7 @@ import jax
 import numpy as np
 
 from sedjax.bench.bagpipes_fit import fit_instructions, prior_mapping, run_bagpipes_fit
+from sedjax.bench.cache import run_child
 from sedjax.bench.posterior import mock_observation, posterior_model_config
 from sedjax.bench.record import cache_state, error_record, provenance
 from sedjax.bench.sampler import sampler_options
@@ -119,17 +117,10 @@ def fit_loop_backend(make_model, backend: str, galaxies: list[dict], options: di
 
 def run_fresh_process(args: dict, cache_dir, timeout: float = 900) -> dict:
     """``python -m sedjax.bench.fit_loop_child <json args>`` with the library's persistent cache at
-    ``cache_dir`` (:data:`CACHE_ENV`), on this process's allowed CPUs; its RESULT dict plus
-    ``process_wall_s``."""
+    ``cache_dir`` (:data:`CACHE_ENV`); its RESULT dict plus ``process_wall_s``."""
     env = {**os.environ, CACHE_ENV: str(cache_dir)}
     env.pop("JAX_COMPILATION_CACHE_DIR", None)
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", CHILD_MODULE, json.dumps(args)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f"fit_loop child failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
-    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-    return {**json.loads(line[len("RESULT "):]), "process_wall_s": time.perf_counter() - t0}
+    return run_child(CHILD_MODULE, args, timeout, env=env)
 
 
 def fresh_process(backend: str, model_cfg: dict, ssp_path, galaxy: dict, options: dict | None, seed: int,
