@@ -1,10 +1,39 @@
 import os
 
-import jax
-import pytest
-from testlib import DEFAULT_BANDS, default_spec, session_cache_root
+# XLA's CPU compile flags for the test session, set before JAX starts its CPU client (the
+# tiny workflows that tests run inherit them). Most tests fit with small options, where a
+# program's XLA compile (8-18 s at the defaults) is nearly all of its cost: the legacy
+# loop emitters at LLVM optimisation level 0 compile 3-4x faster and run 2-4x slower, the
+# same HLO and the same semantics. $SEDJAX_TEST_XLA_FLAGS replaces them ("" for XLA's
+# defaults, as users and the workflow get them).
+TEST_XLA_FLAGS = os.environ.get("SEDJAX_TEST_XLA_FLAGS",
+                                "--xla_cpu_use_fusion_emitters=false --xla_backend_optimization_level=0")
 
-from sedjax.io.runtime import configure_jax
+
+def _xla_flags_known(flags: str) -> bool:
+    """True when this jaxlib starts with ``flags`` (XLA aborts the process on an unknown flag)."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, XLA_FLAGS=flags, JAX_PLATFORMS="cpu")
+    probe = subprocess.run([sys.executable, "-c", "import jax; jax.devices()"], env=env, capture_output=True)
+    return probe.returncode == 0
+
+
+if TEST_XLA_FLAGS:
+    _flags = " ".join(f for f in (os.environ.get("XLA_FLAGS", ""), TEST_XLA_FLAGS) if f)
+    if _xla_flags_known(_flags):
+        os.environ["XLA_FLAGS"] = _flags
+    else:
+        import warnings
+
+        warnings.warn(f"this jaxlib rejects XLA_FLAGS={_flags!r}: the tests compile with XLA's defaults")
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+from testlib import DEFAULT_BANDS, default_spec, session_cache_root  # noqa: E402
+
+from sedjax.io.runtime import configure_jax  # noqa: E402
 
 # one XLA CPU worker, as the workflow's fit jobs: jaxlib 0.10's batched LAPACK kernels can
 # deadlock a larger pool (sedjax.io.runtime._start_cpu_client). The persistent compilation

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from sedjax.fitting.single import fit
+from sedjax.inference import OPTIMIZED_COMPILE
 
 SMALL = {
     "map": {"n_starts": 4, "n_steps": 150},
@@ -24,6 +25,9 @@ SMALL = {
 }
 WELL_CONSTRAINED = ["log_mass_formed", "log_mass_surviving"]
 PSIS_CHECKED = ("laplace", "pathfinder", "vi")  # approximations whose draws PSIS may reject
+# NUTS's 6 000 deep-tree steps cost more than its compile: fully optimised code (55 s for
+# this test, against 147 s with the session's quick XLA flags: tests/conftest.py)
+COMPILE = {"nuts": OPTIMIZED_COMPILE}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +44,8 @@ def galaxy(default_model):
 @pytest.mark.parametrize("backend", list(SMALL))
 def test_backend_recovers_mass_at_high_snr(default_model, galaxy, backend):
     truth, derived, obs = galaxy
-    res = fit(default_model, obs, backend, jax.random.PRNGKey(3), options=SMALL[backend])
+    res = fit(default_model, obs, backend, jax.random.PRNGKey(3), options=SMALL[backend],
+              compiler_options=COMPILE.get(backend))
     if backend in PSIS_CHECKED and res.status == "failed":
         # the fit ran; PSIS against the exact posterior judged the approximation (at S/N 100
         # Laplace's k-hat sits near the 0.7 threshold): only that verdict may fail it

@@ -16,7 +16,7 @@ import pytest
 
 from sedjax import SEDModel
 from sedjax.fitting import Fitter, clear_fit_cache, fit, fit_cache_info
-from sedjax.inference import BACKENDS
+from sedjax.inference import BACKENDS, OPTIMIZED_COMPILE
 
 from testlib import DEFAULT_BANDS, SMALL_OPTS, default_spec
 
@@ -133,6 +133,23 @@ def test_fit_cache_is_bounded_and_shares_the_target(zmodel, galaxies, monkeypatc
     assert fitters[1].target is fitters[2].target  # one prior library per (model, mode, sys_frac, collapse)
     assert single.fitter_for(zmodel, "map", options={"n_steps": 7}) is fitters[2]
     assert single.fitter_for(zmodel, "map", options={"n_steps": 5}) is not fitters[0]
+    clear_fit_cache()
+
+
+def test_compiler_options_reach_xla_and_make_another_fitter(zmodel, galaxies):
+    import sedjax.fitting.single as single
+
+    clear_fit_cache()
+    opts = {"n_starts": 1, "n_steps": 5}
+    plain = single.fitter_for(zmodel, "map", options=opts)
+    optimized = single.fitter_for(zmodel, "map", options=opts, compiler_options=OPTIMIZED_COMPILE)
+    assert optimized is not plain and optimized.compiler_options == OPTIMIZED_COMPILE
+    a, b = (f.fit(galaxies[0], jax.random.PRNGKey(0)) for f in (plain, optimized))
+    np.testing.assert_allclose(a.samples["met_logzsol"], b.samples["met_logzsol"], rtol=1e-6)
+    # the options are XLA's: one it does not know fails the compile
+    with pytest.raises(Exception, match="xla_no_such_option"):
+        Fitter(zmodel, "map", options=opts, compiler_options={"xla_no_such_option": 1}).fit(
+            galaxies[0], jax.random.PRNGKey(0))
     clear_fit_cache()
 
 

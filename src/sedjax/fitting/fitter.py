@@ -85,6 +85,9 @@ class Fitter:
         (``options``: a dict of the backend's Opts fields, or an Opts instance)
     target : a :func:`~sedjax.inference.posterior.make_target` of the same model, mode,
         sys_frac and collapse to share (its prior library is then built once); default: a new one
+    compiler_options : XLA options for the backend's programs (those not already compiled
+        with :data:`~sedjax.inference.QUICK_COMPILE`), e.g.
+        :data:`~sedjax.inference.OPTIMIZED_COMPILE`; default: the process's XLA flags
 
     ``fit(obs, key)`` fits one galaxy, ``fit_many(catalog)`` every galaxy of a catalogue one
     after another (for ``vmap`` over galaxies use :func:`sedjax.fitting.batch.fit_batch`).
@@ -93,7 +96,8 @@ class Fitter:
     """
 
     def __init__(self, model, backend: str, *, mode: str = "fast", sys_frac: float = 0.0, options=None,
-                 collapse_amplitude: bool = True, target=None):
+                 collapse_amplitude: bool = True, target=None, compiler_options=None):
+        self.compiler_options = dict(compiler_options) if compiler_options else None
         self.sys_frac = check_fit_settings(backend, mode, sys_frac)
         self.model = model
         self.backend = backend
@@ -126,6 +130,8 @@ class Fitter:
         sig = (name, *_signature(args))
         prog = self._programs.get(sig)
         compile_s = 0.0
+        if compiler_options is None:
+            compiler_options = self.compiler_options
         if prog is None:
             t0 = time.perf_counter()
             compiled = jax.jit(fn).lower(*args).compile(compiler_options=compiler_options)

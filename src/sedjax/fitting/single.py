@@ -26,7 +26,7 @@ def _opts_key(opts) -> tuple:
 
 
 def fitter_for(model, backend: str, *, mode: str = "fast", sys_frac: float = 0.0, options=None,
-               collapse_amplitude: bool = True) -> Fitter:
+               collapse_amplitude: bool = True, compiler_options=None) -> Fitter:
     """The cached :class:`Fitter` for these settings (made, and cached, when there is none).
 
     Fitters of one model with the same mode, sys_frac and collapse share one target (its
@@ -34,7 +34,8 @@ def fitter_for(model, backend: str, *, mode: str = "fast", sys_frac: float = 0.0
     sys_frac = check_fit_settings(backend, mode, sys_frac)
     opts = make_opts(backend, **(options or {}))
     collapse_amplitude = bool(collapse_amplitude)
-    key = (id(model), backend, mode, sys_frac, collapse_amplitude, _opts_key(opts))
+    key = (id(model), backend, mode, sys_frac, collapse_amplitude, _opts_key(opts),
+           tuple(sorted((compiler_options or {}).items())))
     f = _FITTERS.get(key)
     if f is not None and f.model is model:
         _FITTERS.move_to_end(key)
@@ -42,7 +43,7 @@ def fitter_for(model, backend: str, *, mode: str = "fast", sys_frac: float = 0.0
     target = next((g.target for g in _FITTERS.values() if g.model is model and g.mode == mode
                    and g.sys_frac == sys_frac and g.collapse_amplitude == collapse_amplitude), None)
     f = Fitter(model, backend, mode=mode, sys_frac=sys_frac, options=opts, collapse_amplitude=collapse_amplitude,
-               target=target)
+               target=target, compiler_options=compiler_options)
     _FITTERS[key] = f
     while len(_FITTERS) > FIT_CACHE_SIZE:
         _FITTERS.popitem(last=False)
@@ -63,7 +64,7 @@ def clear_fit_cache() -> None:
 
 
 def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float = 0.0, options=None, meta=None,
-        collapse_amplitude: bool = True) -> FitResult:
+        collapse_amplitude: bool = True, compiler_options=None) -> FitResult:
     """Fit one galaxy's photometry with one backend.
 
     Parameters
@@ -80,6 +81,8 @@ def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float
     collapse_amplitude : the sampling backends (pathfinder, nuts, vi, ns, is, auto) sample the
         posterior with the SFH normalisation integrated out and draw it back per sample
         (:mod:`sedjax.inference.collapse`); False: they sample the full posterior
+    compiler_options : XLA options for the backend's programs (:class:`Fitter`), e.g.
+        :data:`sedjax.inference.OPTIMIZED_COMPILE`; default: the process's XLA flags
 
     Returns
     -------
@@ -92,5 +95,5 @@ def fit(model, obs: dict, backend: str, key, mode: str = "fast", sys_frac: float
     not > 0 (:func:`sedjax.fitting.inputs.check_redshifts`).
     """
     f = fitter_for(model, backend, mode=mode, sys_frac=sys_frac, options=options,
-                   collapse_amplitude=collapse_amplitude)
+                   collapse_amplitude=collapse_amplitude, compiler_options=compiler_options)
     return f.fit(obs, key, meta=meta)

@@ -42,6 +42,7 @@ from .backends import (
 )
 from .backends.registry import (
     BACKENDS,
+    OPTIMIZED_COMPILE,
     QUICK_COMPILE,
     bind,
     bind_stages,
@@ -63,6 +64,7 @@ __all__ = [
     "FitResult",
     "ISOpts",
     "K_HAT_MAX",
+    "OPTIMIZED_COMPILE",
     "QUICK_COMPILE",
     "LaplaceOpts",
     "MAPOpts",

@@ -212,6 +212,10 @@ def bind_stages(name: str, target: Target, opts=None, **overrides) -> Stages:
 # optimisations off. On the default model's ``auto`` IS stage this cut the compile by ~5 s
 # (of ~17 s) and lengthened the run by ~0.2 s (of ~0.4 s).
 QUICK_COMPILE = {"xla_backend_optimization_level": 0}
+# XLA's own CPU defaults, stated so that they hold whatever the process's XLA_FLAGS say (the
+# test session compiles with quicker flags: tests/conftest.py): for a program whose run,
+# not its compile, is the cost (a long NUTS run). Pass as ``compiler_options``.
+OPTIMIZED_COMPILE = {"xla_backend_optimization_level": 3, "xla_cpu_use_fusion_emitters": True}
 
 
 def _compile_and_run(fn, *args, compiler_options=None):  # -> (output, compile_s, run_s)
