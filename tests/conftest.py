@@ -73,3 +73,10 @@ def default_model(ssp):
     from sedjax import SEDModel
 
     return SEDModel(default_spec(), ssp, bands=DEFAULT_BANDS)
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (pyproject's addopts): one test process per core, at most 4. Each holds one
+    XLA CPU worker and compiles on one core, so two processes on two cores take about half the
+    time of one; more than 4 would mostly add memory (each loads JAX and its own models)."""
+    return max(1, min(os.cpu_count() or 1, 4))
