@@ -82,16 +82,29 @@ def build_prior_library(model, n_draws: int = 10_000, seed: int = 0, batch_size:
         return jax.lax.map(lambda p: model.predict_photometry(dict(p, redshift=z), mode="fast", tables=tables), d,
                            batch_size=batch_size)
 
-    # concrete even when first asked for while a backend is being traced
+    def draw_and_observe(key):
+        draws = spec.sample_batch(key, int(n_draws))
+        return (draws, *jax.lax.map(one, draws, batch_size=batch_size))
+
+    # Concrete even when first asked for while a backend is being traced: each program is
+    # traced and compiled on its own (``lower().compile()``, where the model's arrays are
+    # constants, not op-by-op evaluations that compile a small program each, every process)
+    # and run on concrete arguments. Drawing and observing are one program, big enough for
+    # the persistent compilation cache to keep.
     with jax.ensure_compile_time_eval():
-        draws = spec.sample_batch(jax.random.PRNGKey(seed), int(n_draws))
-        u, flux, x = jax.jit(lambda d: jax.lax.map(one, d, batch_size=batch_size))(draws)
-        u, flux, x = (np.asarray(a) for a in (u, flux, x))
-        if redshifts is not None:
-            zs = np.asarray(redshifts, dtype=np.float64)
-            at_z_c = jax.jit(at_z)
-            flux = np.stack([np.asarray(at_z_c(draws, jnp.asarray(z, model.dtype),
-                                               model.tables_for(z) or model.own_tables)) for z in zs])
+        key = jax.random.PRNGKey(seed)
+    draws, u, flux, x = jax.jit(draw_and_observe).lower(key).compile()(key)
+    u, flux, x = (np.asarray(a) for a in (u, flux, x))
+    if redshifts is not None:
+        zs = np.asarray(redshifts, dtype=np.float64)
+        at_z_c = None
+        fluxes = []
+        for z in zs:
+            with jax.ensure_compile_time_eval():
+                args = (draws, jnp.asarray(z, model.dtype), model.tables_for(z) or model.own_tables)
+            at_z_c = at_z_c or jax.jit(at_z).lower(*args).compile()
+            fluxes.append(np.asarray(at_z_c(*args)))
+        flux = np.stack(fluxes)
     finite = np.all(np.isfinite(flux.reshape(-1, *flux.shape[-2:])), axis=(0, 2)) & np.all(np.isfinite(u), axis=1)
     out = {"u": u[finite], "flux": flux[..., finite, :], "norm": x[finite]}
     if redshifts is not None:
