@@ -64,3 +64,32 @@ def test_library_ranking_is_scale_free_down_to_tiny_fluxes():
         got.append(np.asarray(library_starts(lib, data, 4, norm_index=1, norm_prior=prior)))
     np.testing.assert_allclose(got[1], got[0], rtol=1e-9)
     np.testing.assert_allclose(got[0][0, [0, 2]], u[77, [0, 2]])
+
+
+def test_prior_library_is_the_same_inside_a_backends_trace_and_observes_its_draws(default_model):
+    """A backend first asks for the library while it is being traced: the library built there
+    (concrete, not staged) equals the one built at top level, and its entries are the model's
+    own photometry of the prior draws (by key), also through the per-redshift path."""
+    import jax
+
+    from sedjax.inference.library import build_prior_library
+
+    model = default_model
+    lib = build_prior_library(model, 300, seed=4)
+    seen = {}
+
+    def traced(x):
+        seen["lib"] = build_prior_library(model, 300, seed=4)
+        return x + 1.0
+
+    jax.jit(traced)(1.0)
+    for k in ("u", "flux", "norm"):
+        assert isinstance(seen["lib"][k], np.ndarray)
+        np.testing.assert_array_equal(seen["lib"][k], lib[k])
+    draws = model.spec.sample_batch(jax.random.PRNGKey(4), 300)
+    for i in (0, 7, 299):
+        p = {n: v[i] for n, v in draws.items()}
+        np.testing.assert_allclose(lib["flux"][i], np.asarray(model.predict_photometry(p, mode="fast")), rtol=1e-10)
+        np.testing.assert_allclose(lib["u"][i], np.asarray(model.spec.to_unconstrained(p)), rtol=1e-12)
+    at_z = build_prior_library(model, 300, seed=4, redshifts=[model.fixed_redshift])
+    np.testing.assert_allclose(at_z["flux"][0], lib["flux"], rtol=1e-10)

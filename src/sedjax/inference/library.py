@@ -97,13 +97,16 @@ def build_prior_library(model, n_draws: int = 10_000, seed: int = 0, batch_size:
     u, flux, x = (np.asarray(a) for a in (u, flux, x))
     if redshifts is not None:
         zs = np.asarray(redshifts, dtype=np.float64)
-        at_z_c = None
+        compiled: dict = {}  # one program per argument signature (every node's tables alike: one)
         fluxes = []
         for z in zs:
             with jax.ensure_compile_time_eval():
                 args = (draws, jnp.asarray(z, model.dtype), model.tables_for(z) or model.own_tables)
-            at_z_c = at_z_c or jax.jit(at_z).lower(*args).compile()
-            fluxes.append(np.asarray(at_z_c(*args)))
+            leaves, tree = jax.tree.flatten(args)
+            sig = (tree, tuple(jax.typeof(a) for a in leaves))
+            if sig not in compiled:
+                compiled[sig] = jax.jit(at_z).lower(*args).compile()
+            fluxes.append(np.asarray(compiled[sig](*args)))
         flux = np.stack(fluxes)
     finite = np.all(np.isfinite(flux.reshape(-1, *flux.shape[-2:])), axis=(0, 2)) & np.all(np.isfinite(u), axis=1)
     out = {"u": u[finite], "flux": flux[..., finite, :], "norm": x[finite]}

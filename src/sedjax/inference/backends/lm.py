@@ -257,7 +257,8 @@ def lm_minimize(
     if frozen is not None and linear_amplitude is not None and int(frozen) == int(linear_amplitude[0]):
         raise ValueError("the frozen coordinate cannot be the profiled amplitude's")
     at, at_secant = _objective(residual_fn, logprior_fn, logdensity_fn, data, linear_amplitude, frozen=frozen)
-    # a nested jit: its calls (the start, every step) share one trace of the model's Jacobian
+    # a nested jit, so that calls of the objective reuse its trace where JAX can (the default
+    # auto fit's trace: 3 traces of the model's Jacobian became 2, ~0.9 s less per new process)
     at = jax.jit(at)
     geodesic = bool(geodesic) and least_squares
     every = int(jacobian_every) if least_squares else 1
