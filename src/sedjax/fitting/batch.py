@@ -16,7 +16,9 @@ Per galaxy
   tables are used (``tables=None``, as ``fit``); otherwise they are computed per galaxy
   inside the compiled chunk with ``jax.vmap(model.fast_tables)`` (galaxies at the fixed
   redshift get the model's own tables, bit for bit, as in ``fit``). A spec with a free
-  redshift builds tables from the sampled redshift on the fly, as ``fit`` does.
+  redshift interpolates the model's redshift grid at the sampled z, the grid an argument of the
+  compiled programs (:mod:`sedjax.fitting.program`), as ``fit`` does; the catalogue's redshift
+  column, if any, is not used.
 
 Galaxy ``i`` of a batch equals ``fit(model, obs_i, backend, key_i, ...)`` to
 floating-point round-off (vmap may reorder a reduction).

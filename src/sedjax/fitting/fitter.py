@@ -32,6 +32,7 @@ from sedjax.fitting.inputs import catalog_arrays, check_redshifts, galaxy_keys, 
 from sedjax.fitting.program import make_convert_fn
 from sedjax.inference import BACKENDS, QUICK_COMPILE, FitResult, drive_single_fit, make_opts, single_fit_fns
 from sedjax.inference.diagnostics import quantity_convergence
+from sedjax.inference.photoz import redshift_summary
 from sedjax.inference.posterior import make_data, make_target
 from sedjax.io.provenance import package_versions
 
@@ -145,11 +146,13 @@ class Fitter:
 
     # ------------------------------------------------------------------- data
     def _tables(self, redshift):
-        """The fast tables at the galaxy's redshift, always as an argument (None when not used:
-        exact mode, or a free redshift whose tables follow the sampled z)."""
+        """The fast tables at the galaxy's redshift, always as an argument (None in exact mode;
+        a free redshift: the model's redshift grid, interpolated at the sampled z)."""
         model = self.model
-        if self.mode != "fast" or model.fixed_redshift is None:
+        if self.mode != "fast":
             return None
+        if model.fixed_redshift is None:
+            return None if model.z_tables is None else model.z_tables.grid()
         if not self._tables_ready and model.z_tables is not None:
             # the first galaxy also readies the interpolated tables of any other redshift in
             # range, so that no later galaxy compiles them
@@ -197,6 +200,8 @@ class Fitter:
         conv = quantity_convergence({k: v[None] for k, v in {**samples, **derived}.items()},
                                     [int(np.asarray(raw.get("draw_chains", 0)))])
         raw.update({k: v[0] for k, v in conv.items()})
+        if "redshift" in samples:  # photo-z: p(z) on a grid and its modes
+            raw.update(redshift_summary(samples["redshift"], model.z_range))
         info = {**fit_info(model, self.backend, self.opts, self.mode, self.sys_frac, self.collapse_amplitude,
                            redshift=float(data["redshift"])), **(meta or {})}
         return FitResult.from_raw(self.backend, raw, model.spec.free_params, compile_s=compile_s, run_s=run_s,

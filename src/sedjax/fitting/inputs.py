@@ -64,12 +64,11 @@ def catalog_arrays(catalog, model) -> dict:
     if bad.any():
         raise ValueError(f"galaxies with no usable band (every flux or error unusable): ids {ids[bad][:20].tolist()}")
     z = _get(catalog, "redshift")
-    if z is None:
-        if model.fixed_redshift is None:
-            raise ValueError("the catalogue has no redshift and the model's redshift is not fixed")
-        z = np.full(n, model.fixed_redshift)
+    z_free = model.fixed_redshift is None
+    if z is None:  # a free redshift is sampled: the data's entry is unused (NaN)
+        z = np.full(n, np.nan if z_free else model.fixed_redshift)
     z = np.broadcast_to(np.asarray(z, dtype=np.float64), (n,)).copy()
-    if not np.all(np.isfinite(z)):
+    if not z_free and not np.all(np.isfinite(z)):
         raise ValueError(f"non-finite redshift for ids {ids[~np.isfinite(z)][:20].tolist()}")
     check_redshifts(model, z, ids)
     return {

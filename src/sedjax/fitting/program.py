@@ -9,6 +9,11 @@ whole chunk and its second stage only on the galaxies the first did not accept, 
 sub-batches of the backend's ``hmc_batch`` galaxies (capped at the chunk size; one more
 compiled program; padding with copies of a rejected galaxy); the others get the stage's filler. Keys are per galaxy, so the result
 equals the per-galaxy fit's.
+
+A free redshift (fast mode): the model's redshift grid (:attr:`SEDModel.z_tables`, ~10⁸ numbers)
+is an argument of every compiled program, shared by the chunk's galaxies (not vmapped), and
+each galaxy's data gets it as its ``tables`` inside the program (as a constant it made the
+compile minutes long).
 """
 
 from __future__ import annotations
@@ -22,7 +27,13 @@ import numpy as np
 from sedjax.fitting.goodness import make_chi2_fn
 from sedjax.inference import BACKENDS, bind, bind_stages, make_opts
 from sedjax.inference.diagnostics import quantity_convergence
+from sedjax.inference.photoz import PZ_KEYS, redshift_summary
 from sedjax.inference.posterior import make_target
+
+
+def _with_grid(data, grid):
+    """``data`` with the shared redshift grid as its tables (as it is when ``grid`` is None)."""
+    return data if grid is None else {**data, "tables": grid}
 
 
 def make_convert_fn(model, mode: str = "fast", sys_frac: float = 0.0):
@@ -79,14 +90,17 @@ class BatchProgram:
         self.stages = bind_stages(backend, self.target, self.opts) if BACKENDS[backend].staged else None
         self.sub_batch = min(self.opts.hmc_batch, self.chunk_size) if self.stages is not None else None
         fn = self.stages.first if self.stages is not None else bind(backend, self.target, self.opts)
+        self._grid = (model.z_tables.grid() if mode == "fast" and model.fixed_redshift is None
+                      and model.z_tables is not None else None)
 
-        def chunk(keys, flux, err, mask, z):
+        def chunk(keys, flux, err, mask, z, grid):
             tabs = model.tables_for_batch(z) if use_tables else None
             data = {"flux": flux, "flux_err": err, "mask": mask, "redshift": z, "tables": tabs}
-            return jax.vmap(fn)(keys, data), data
+            return jax.vmap(lambda k, d: fn(k, _with_grid(d, grid)))(keys, data), data
 
         self._chunk_fn = chunk
-        self._convert_fn = jax.vmap(convert_one)  # u (G, S, d), data: the chunk's per-galaxy data (G leading)
+        # u (G, S, d), data: the chunk's per-galaxy data (G leading)
+        self._convert_fn = lambda u, data, grid: jax.vmap(lambda x, d: convert_one(x, _with_grid(d, grid)))(u, data)
         self._second = self._final = None
 
     def run(self, keys, flux, err, mask, z):
@@ -99,7 +113,7 @@ class BatchProgram:
         chain-based fits, :func:`sedjax.inference.diagnostics.quantity_convergence`).
         """
         dt = self.model.dtype
-        args = (keys, jnp.asarray(flux, dt), jnp.asarray(err, dt), jnp.asarray(mask, dt), jnp.asarray(z, dt))
+        args = (keys, jnp.asarray(flux, dt), jnp.asarray(err, dt), jnp.asarray(mask, dt), jnp.asarray(z, dt), self._grid)
         if args[1].shape[0] != self.chunk_size:
             raise ValueError(f"chunk arrays must have {self.chunk_size} galaxies, got {args[1].shape[0]}")
         compile_s = 0.0
@@ -118,10 +132,10 @@ class BatchProgram:
         u = raw["samples"]
         if self._convert is None:
             t0 = time.perf_counter()
-            self._convert = jax.jit(self._convert_fn).lower(u, data).compile()
+            self._convert = jax.jit(self._convert_fn).lower(u, data, self._grid).compile()
             compile_s += time.perf_counter() - t0
         t0 = time.perf_counter()
-        samples, derived, finite, gof = jax.device_get(self._convert(u, data))
+        samples, derived, finite, gof = jax.device_get(self._convert(u, data, self._grid))
         raw = {**jax.device_get(raw), **gof}
         finite = np.asarray(finite)
 
@@ -132,6 +146,9 @@ class BatchProgram:
         derived = {k: nan(v) for k, v in derived.items()}
         n_chains = np.asarray(raw.get("draw_chains", np.zeros(self.chunk_size, np.int64)))
         raw.update(quantity_convergence({**samples, **derived}, n_chains))
+        if "redshift" in samples:  # photo-z: p(z) on a grid and its modes, per galaxy
+            per = [redshift_summary(z, self.model.z_range) for z in samples["redshift"]]
+            raw.update({k: np.stack([np.asarray(s[k]) for s in per]) for k in PZ_KEYS})
         convert_s = time.perf_counter() - t0
         return raw, samples, derived, {"compile_s": compile_s, "run_s": run_s, "convert_s": convert_s}
 
@@ -148,17 +165,25 @@ class BatchProgram:
         for lo in range(0, rejected.size, self.sub_batch):
             part = rejected[lo:lo + self.sub_batch]
             idx = np.concatenate([part, np.full(self.sub_batch - part.size, part[0])])
-            args = (keys[idx], take(data, idx), first["mode"][idx], first["cov"][idx])
+            args = (keys[idx], take(data, idx), first["mode"][idx], first["cov"][idx], self._grid)
             if self._second is None:
                 t0 = time.perf_counter()
-                self._second = jax.jit(jax.vmap(st.second)).lower(*args).compile()
+
+                def second_fn(k, d, m, c, grid):
+                    return jax.vmap(lambda k1, d1, m1, c1: st.second(k1, _with_grid(d1, grid), m1, c1))(k, d, m, c)
+
+                self._second = jax.jit(second_fn).lower(*args).compile()
                 compile_s += time.perf_counter() - t0
             out = jax.device_get(self._second(*args))
             for k, v in out.items():
                 second[k][part] = np.asarray(v)[: part.size]
-        args = (keys, data, first, second)
+        args = (keys, data, first, second, self._grid)
         if self._final is None:
             t0 = time.perf_counter()
-            self._final = jax.jit(jax.vmap(st.final)).lower(*args).compile()
+
+            def final_fn(k, d, a, b, grid):
+                return jax.vmap(lambda k1, d1, a1, b1: st.final(k1, _with_grid(d1, grid), a1, b1))(k, d, a, b)
+
+            self._final = jax.jit(final_fn).lower(*args).compile()
             compile_s += time.perf_counter() - t0
         return jax.block_until_ready(self._final(*args)), compile_s

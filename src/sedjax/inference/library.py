@@ -27,8 +27,12 @@ bench_map's ``secant`` setting put 68 % within 0.1 of it (96 % for |dz| < 0.1, 5
 (built in 15 s, the redshift tables included): ``secant`` 97.7 % (worst 0.67), the
 defaults 99.3 % (worst 0.20); float32 iterations as float64. ``data["init_library"]`` (a
 :func:`build_prior_library` dict) takes precedence over the model's library.
-A spec with a free redshift gets no library (its tables follow the sampled z: 10^4 draws
-would cost as much as exact-mode photometry).
+A spec with a free redshift (photo-z) gets a library whose draws include the redshift, each
+observed at its own z (the free-z tables, :data:`~sedjax.model.table_grid.FREE_Z_DLNZ`).
+Its starts are not the k lowest chi2 entries, which for a galaxy with two redshift solutions
+would all sit in one of them: the entries are binned in ln(1+z) (``LIBRARY_Z_BINS`` bins over
+the prior's range), the lowest chi2 per bin is a coarse profile chi2(z), and the starts are
+the best entries of its local minima, lowest first (then of the other bins, lowest first).
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ import numpy as np
 from sedjax.model.table_grid import grid_nodes
 
 LIBRARY_KEYS = ("u", "flux", "norm")
+LIBRARY_Z_BINS = 32
+"""Bins in ln(1+z) of a free-redshift library's coarse chi2(z) profile."""
 LIBRARY_DLNZ = 0.05
 """Node spacing in ln(1+z) of a library for galaxies at their own redshifts (at most 16
 nodes; each costs ~0.4 s to build for 10^4 draws on one core)."""
@@ -63,28 +69,37 @@ def build_prior_library(model, n_draws: int = 10_000, seed: int = 0, batch_size:
     ``redshifts`` (n_z,) the same draws are observed at each of them instead (fast-mode
     tables from :meth:`~sedjax.model.sed_model.SEDModel.tables_for`): ``flux`` is
     (n_z, n, n_band) and ``redshift`` (n_z,) is added; a galaxy then ranks the entries at the
-    node nearest its redshift in ln(1+z) (:func:`library_starts`). Draws with a non-finite
-    flux anywhere are dropped. Raises ``ValueError`` for a free-redshift spec or
+    node nearest its redshift in ln(1+z) (:func:`library_starts`). A free-redshift spec: each
+    draw observed at its own redshift, with ``z`` (n,) and ``z_bin`` (n,), its bin of
+    ``LIBRARY_Z_BINS`` in ln(1+z) over the prior's range (``redshifts`` must then be None).
+    Draws with a non-finite flux anywhere are dropped. Raises ``ValueError`` for
     ``n_draws < 1``.
     """
     spec = model.spec
-    if "redshift" in spec.free_params or model.fixed_redshift is None:
-        raise ValueError("a prior library needs a fixed redshift (the spec makes redshift free)")
+    z_free = "redshift" in spec.free_params
+    if z_free and redshifts is not None:
+        raise ValueError("a free-redshift library observes each draw at its own z: give no redshifts")
+    if z_free:  # each draw gathers its interpolated tables: smaller batches bound the memory
+        batch_size = min(batch_size, 100)
     if n_draws < 1:
         raise ValueError(f"n_draws must be >= 1, got {n_draws}")
     norm = spec.norm_param
 
-    def one(p):
-        flux = model.predict_photometry(p, mode="fast")
-        return spec.to_unconstrained(p), flux, jnp.asarray(p[norm], flux.dtype)
+    # a free redshift: the model's redshift grid as an argument (as a constant, its ~10^8
+    # numbers made the library's compile minutes long)
+    grid = model.z_tables.grid() if z_free and model.z_tables is not None else None
+
+    def one(p, grid):
+        flux = model.predict_photometry(p, mode="fast", tables=grid)
+        return spec.to_unconstrained(p), flux, jnp.asarray(p[norm], flux.dtype), jnp.asarray(p["redshift"], flux.dtype)
 
     def at_z(d, z, tables):
         return jax.lax.map(lambda p: model.predict_photometry(dict(p, redshift=z), mode="fast", tables=tables), d,
                            batch_size=batch_size)
 
-    def draw_and_observe(key):
+    def draw_and_observe(key, grid):
         draws = spec.sample_batch(key, int(n_draws))
-        return (draws, *jax.lax.map(one, draws, batch_size=batch_size))
+        return (draws, *jax.lax.map(lambda p: one(p, grid), draws, batch_size=batch_size))
 
     # Concrete even when first asked for while a backend is being traced: each program is
     # traced and compiled on its own (``lower().compile()``, where the model's arrays are
@@ -93,8 +108,8 @@ def build_prior_library(model, n_draws: int = 10_000, seed: int = 0, batch_size:
     # the persistent compilation cache to keep.
     with jax.ensure_compile_time_eval():
         key = jax.random.PRNGKey(seed)
-    draws, u, flux, x = jax.jit(draw_and_observe).lower(key).compile()(key)
-    u, flux, x = (np.asarray(a) for a in (u, flux, x))
+    draws, u, flux, x, z_draw = jax.jit(draw_and_observe).lower(key, grid).compile()(key, grid)
+    u, flux, x, z_draw = (np.asarray(a) for a in (u, flux, x, z_draw))
     if redshifts is not None:
         zs = np.asarray(redshifts, dtype=np.float64)
         compiled: dict = {}  # one program per argument signature (every node's tables alike: one)
@@ -112,7 +127,35 @@ def build_prior_library(model, n_draws: int = 10_000, seed: int = 0, batch_size:
     out = {"u": u[finite], "flux": flux[..., finite, :], "norm": x[finite]}
     if redshifts is not None:
         out["redshift"] = zs
+    if z_free:
+        out["z"] = z_draw[finite]
+        out["z_bin"] = redshift_bins(out["z"], model.z_range)
     return out
+
+
+def redshift_bins(z, z_range, n_bins: int = LIBRARY_Z_BINS) -> np.ndarray:
+    """Each redshift's bin (int32) of ``n_bins`` equal in ln(1+z) over ``z_range``."""
+    a, b = np.log1p(z_range[0]), np.log1p(z_range[1])
+    width = (b - a) / n_bins if b > a else 1.0
+    return np.clip(np.floor((np.log1p(np.asarray(z, np.float64)) - a) / width), 0, n_bins - 1).astype(np.int32)
+
+
+def profile_minima(chi2, z_bin, k: int, n_bins: int = LIBRARY_Z_BINS):
+    """Indices (k,) of the entries that start a free-redshift fit: each bin's lowest ``chi2``
+    (the coarse profile chi2(z)), the bins that are local minima of the profile first, lowest
+    first, then the other bins; a bin without entries is never picked (the overall best
+    stands in when fewer than ``k`` bins hold any). Pure, vmap-able."""
+    n = chi2.shape[0]
+    big = jnp.finfo(chi2.dtype).max
+    prof = jax.ops.segment_min(chi2, z_bin, num_segments=n_bins)
+    first = jax.ops.segment_min(jnp.where(chi2 <= prof[z_bin], jnp.arange(n), n), z_bin, num_segments=n_bins)
+    empty = first >= n
+    prof = jnp.where(empty, big, prof)
+    pad = jnp.full((1,), big, prof.dtype)
+    left, right = jnp.concatenate([pad, prof[:-1]]), jnp.concatenate([prof[1:], pad])
+    is_min = (prof <= left) & (prof <= right) & ~empty
+    order = jnp.lexsort((prof, empty, ~is_min))[:k]
+    return jnp.where(empty[order], jnp.argmin(chi2), first[order])
 
 
 def smallest_k(values, k: int):
@@ -189,7 +232,10 @@ def library_starts(library: dict, data: dict, k: int, norm_index: int | None, no
     f32 = lambda a: None if a is None else a.astype(jnp.float32)  # noqa: E731
     _, chi2 = _best_amplitudes(rank_f[node], f32(x_lib), f32(w * c**2), f32(f / c), norm_prior)
     chi2 = jnp.where(jnp.isfinite(chi2), chi2, jnp.finfo(jnp.float32).max)
-    idx = smallest_k(chi2, k)
+    if "z_bin" in library:  # a free redshift: the local minima of the coarse chi2(z) profile
+        idx = profile_minima(chi2, jnp.asarray(library["z_bin"]), k)
+    else:
+        idx = smallest_k(chi2, k)
     starts = lib_u[idx]
     if norm_index is not None:
         amp, _ = _best_amplitudes(lib_f[node + (idx,)], x_lib[idx], w, f, norm_prior)
@@ -201,11 +247,11 @@ def library_starts(library: dict, data: dict, k: int, norm_index: int | None, no
 def make_start_fn(model, n_draws: int = 10_000, seed: int = 0):
     """``start_fn(data, k) -> (k, d)`` for :class:`sedjax.inference.Target`, or None.
 
-    None for a free-redshift spec. The library is built on the first call (at trace
-    time, outside the per-galaxy program) and kept; ``data["init_library"]`` overrides it.
+    None when ``n_draws`` is 0. The library is built on the first call (at trace time,
+    outside the per-galaxy program) and kept; ``data["init_library"]`` overrides it.
     """
     spec = model.spec
-    if "redshift" in spec.free_params or model.fixed_redshift is None or n_draws < 1:
+    if n_draws < 1:
         return None
     norm = spec.norm_param
     norm_index = spec.free_params.index(norm) if norm in spec.free_params else None

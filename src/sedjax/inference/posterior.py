@@ -54,10 +54,8 @@ def make_data(model, flux, flux_err, mask=None, redshift=None, tables=None) -> d
         usable &= np.asarray(mask, dtype=bool)
     if not usable.any():
         raise ValueError("no usable band: every flux is NaN or every error is NaN or <= 0")
-    if redshift is None:
-        if model.fixed_redshift is None:
-            raise ValueError("redshift is free in the spec; pass the data redshift only when fixed")
-        redshift = model.fixed_redshift
+    if redshift is None:  # a free redshift is sampled: the data's entry is unused (NaN)
+        redshift = np.nan if model.fixed_redshift is None else model.fixed_redshift
     dt = model.dtype
     return {
         "flux": jnp.asarray(np.where(usable, flux, 0.0), dt),
@@ -93,7 +91,8 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: 
     ``c = -½ Σ_b m_b ln(2π σ_b²)``, so that ``loglik_fn = -½|r|² + c`` (with ``sys_frac > 0``
     σ depends on the prediction, and so does c). ``start_fn``: the ``library_size`` prior
     library of :mod:`sedjax.inference.library` (built lazily, seed ``library_seed``; None
-    when the redshift is free or ``library_size`` is 0). ``collapse``: the amplitude-collapsed
+    when ``library_size`` is 0; with a free redshift its starts span the coarse χ²(z)
+    profile's local minima). ``multimodal``: True for a free redshift. ``collapse``: the amplitude-collapsed
     target of :mod:`sedjax.inference.collapse` when ``collapse_amplitude`` (and the SFH
     normalisation is free), else None; the registry gives it to the backends that sample.
     ``linear_amplitude``: the normalisation's index, ln A(u) and the residuals at A = 0 for
@@ -168,6 +167,7 @@ def make_target(model, mode: str = "fast", sys_frac: float = 0.0, library_size: 
         linear_amplitude=linear_amplitude,
         low_precision=low_precision,
         kinks=metallicity_kinks(model),
+        multimodal=z_free,
     )
 
 

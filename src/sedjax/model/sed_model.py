@@ -43,7 +43,14 @@ from sedjax.physics.constants import AB_ZEROPOINT_CGS, L_SUN_ERG_S, MPC_CM, T_BI
 from sedjax.photometry.filters import load_filters
 from sedjax.model.params import Parameters
 from sedjax.model.fast_photometry import band_flux
-from sedjax.model.table_grid import FastTables, RedshiftTables, interp_tables  # noqa: F401 (FastTables re-exported)
+from sedjax.model.table_grid import (  # noqa: F401 (FastTables re-exported)
+    FREE_Z_DLNZ,
+    FREE_Z_MAX_NODES,
+    FastTables,
+    RedshiftTables,
+    TableGrid,
+    interp_tables,
+)
 from sedjax.photometry.integration import band_weights, make_integration_grid
 from sedjax.model.priors import Fixed, prior_range
 from sedjax.physics.ssp_weights import (
@@ -148,9 +155,16 @@ class SEDModel:
         self._tables = None
         if self.fixed_redshift is not None:
             self._tables = self._fast_tables_jit(jnp.asarray(self.fixed_redshift, self.dtype))
-        # per-galaxy data redshifts: tables on a z grid over z_range, interpolated (table_grid)
-        self.z_tables = (RedshiftTables(self, self.z_range, fast_tables=self._fast_tables_jit)
-                         if self.z_range[0] < self.z_range[1] else None)
+        # per-galaxy data redshifts: tables on a z grid over z_range, interpolated (table_grid);
+        # a free redshift: a finer grid over its prior's range (the photometry at any sampled z)
+        self.z_tables = self._redshift_tables(self._fast_tables_jit)
+
+    def _redshift_tables(self, fast_tables):
+        if not self.z_range[0] < self.z_range[1]:
+            return None
+        if self.fixed_redshift is None:
+            return RedshiftTables(self, self.z_range, FREE_Z_DLNZ, fast_tables, FREE_Z_MAX_NODES)
+        return RedshiftTables(self, self.z_range, fast_tables=fast_tables)
 
     def astype(self, dtype) -> "SEDModel":
         """This model in ``dtype`` (itself when it is already): every table cast, the
@@ -169,8 +183,7 @@ class SEDModel:
         if self._lines is not None:
             twin._lines = (jnp.asarray(self._lines[0], dtype), self._lines[1])
         twin._fast_tables_jit = jax.jit(twin.fast_tables)
-        twin.z_tables = (None if self.z_tables is None
-                         else RedshiftTables(twin, self.z_range, fast_tables=twin._fast_tables_jit))
+        twin.z_tables = twin._redshift_tables(twin._fast_tables_jit)
         return twin
 
     # ----------------------------------------------------------------- helpers
@@ -350,19 +363,60 @@ class SEDModel:
         ----------
         params : dict name -> scalar (all model parameters, fixed ones included)
         mode : {"fast", "exact"}
-        tables : FastTables, optional
-            Fast-mode tables for this galaxy's redshift (from :meth:`fast_tables`); by
-            default the model's own (fixed redshift) or, if the redshift is free, built
-            on the fly from ``params["redshift"]`` (as costly as ``exact``).
+        tables : FastTables or TableGrid, optional
+            Fast-mode tables for this galaxy's redshift (from :meth:`fast_tables`), or a
+            :class:`~sedjax.model.table_grid.TableGrid` to interpolate at ``params["redshift"]``
+            (a free redshift: fits pass :attr:`z_tables`' grid as an argument, so that the
+            compiled programs do not hold it as a constant); by default the model's own
+            (fixed redshift) or, if the redshift is free, those at ``params["redshift"]``
+            interpolated on :attr:`z_tables` (nodes :data:`~sedjax.model.table_grid.FREE_Z_DLNZ`
+            apart in ln(1+z) over the prior's range, all built on the first call and kept).
         """
         p = self._cast(params)
         if mode == "exact":
             return self._photometry_exact(p)
         if mode != "fast":
             raise ValueError(f"mode must be 'fast' or 'exact', got {mode!r}")
+        if tables is None and self._tables is None and self.z_tables is not None:
+            tables = self.z_tables.grid()
+        if isinstance(tables, TableGrid):
+            return self._photometry_on_grid(p, tables)
         if tables is None:
             tables = self._tables if self._tables is not None else self.fast_tables(p["redshift"])
         return self._photometry_fast(p, tables)
+
+    def _photometry_on_grid(self, p, grid: TableGrid):
+        """Fast photometry at a sampled redshift from the node grid: only the two nodes around
+        z and, of those, only the two metallicities around the sampled one are read (the others
+        have zero weight), then interpolated — a third of the table per evaluation, which is
+        what a vmapped batch of draws gathers and moves through memory."""
+        z = p["redshift"]
+        i = jnp.clip(jnp.searchsorted(grid.z, z, side="right") - 1, 0, grid.z.shape[0] - 2)
+        t = (z - grid.z[i]) / (grid.z[i + 1] - grid.z[i])
+        m_idx, m_frac = met_interp(self._lgmet(p), self._ssp_lgmet)
+        slab = grid.wave_eff_rest_aa.shape[1] * grid.wave_eff_rest_aa.shape[2]  # bands x sub-bins
+        scale = self.flux_scale(z)
+
+        def pick(a):  # (n_z, rows, n_met * slab) -> (rows, 2 * slab) at z, metallicities m_idx, m_idx + 1
+            start = (i.astype(jnp.int32), jnp.int32(0), (m_idx * slab).astype(jnp.int32))
+            s = jax.lax.dynamic_slice(a, start, (2, a.shape[1], 2 * slab))
+            return (s[0] * (1 - t) + s[1] * t) * scale
+
+        wave = grid.wave_eff_rest_aa[i] * (1 - t) + grid.wave_eff_rest_aa[i + 1] * t
+        mass_young, mass_old = mass_per_age_bin(self.spec.mean_sfh_type, self.spec.norm_param, p, self._bins,
+                                                cosmology.age_of_universe_gyr(z))
+        w = jnp.stack([1 - m_frac, m_frac])
+        shape = wave.shape
+        t_young, t_old = self._dust(wave.reshape(-1), p)
+        return band_flux(mass_young[: self._n_young], mass_old[self._first_old :], w, t_young.reshape(shape),
+                         t_old.reshape(shape), pick(grid.young_band_flux), pick(grid.old_band_flux))
+
+    def tables_at_sampled_redshift(self, z) -> FastTables:
+        """Fast tables at a free (sampled, traced) redshift: interpolated on :attr:`z_tables`'
+        grid (pure in ``z``); :meth:`fast_tables` itself when the range is a single z."""
+        if self.z_tables is None:
+            return self.fast_tables(z)
+        return interp_tables(self, self.z_tables.grid(), z)
 
     def predict_spectrum(self, params: dict):
         """Observed spectrum over the whole SSP grid.

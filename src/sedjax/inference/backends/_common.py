@@ -80,6 +80,10 @@ class Target(NamedTuple):
       :meth:`sedjax.model.sed_model.SEDModel.astype`; least-squares parts, no starts), for
       LM iterations at half precision (:class:`~sedjax.inference.MAPOpts` ``lm_dtype``).
 
+    ``multimodal``: the posterior may have separated modes (a free redshift): ``is`` and
+    ``auto`` then propose from a mixture over the MAP stage's distinct endpoints
+    (:mod:`sedjax.inference.backends.mixture_is`).
+
     ``collapse``: the same posterior with the SFH normalisation integrated out
     (:class:`sedjax.inference.collapse.Collapse`), or None; the registry hands it to the
     backends marked ``collapsible`` and expands their draws back to the full ``u``.
@@ -95,6 +99,7 @@ class Target(NamedTuple):
     linear_amplitude: Optional[tuple] = None
     low_precision: Optional["Target"] = None
     kinks: Optional[Kinks] = None
+    multimodal: bool = False
 
 
 def bind_logdensity(logdensity_fn: Callable, data) -> Callable:

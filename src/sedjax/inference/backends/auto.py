@@ -43,7 +43,7 @@ class AutoOpts:
 
     n_samples: draws per galaxy on either path (HMC: ``n_chains`` × ``n_samples / n_chains``,
       thinned from ``hmc_draws_per_chain`` per chain, a multiple of ``n_samples / n_chains``).
-    n_draws, df, scale, n_newton, n_adapt, min_ess, k_max, n_starts, n_library_starts, lm_steps: the IS
+    n_draws, df, scale, n_newton, n_adapt, min_ess, k_max, n_starts, n_library_starts, lm_steps, n_modes: the IS
       stage (:class:`~sedjax.inference.backends.importance.ISOpts`); ``min_ess`` is also the
       HMC stage's bulk-ESS threshold.
     n_chains, n_warmup, hmc_draws_per_chain, max_num_doublings, target_accept: the HMC stage
@@ -76,6 +76,7 @@ class AutoOpts:
     n_starts: int = 2
     n_library_starts: int = 4
     lm_steps: int = 30
+    n_modes: int = 3
     n_chains: int = 4
     n_warmup: int = 150
     hmc_draws_per_chain: int = 1000
@@ -99,7 +100,7 @@ class AutoOpts:
     def is_opts(self) -> ISOpts:
         return ISOpts(n_draws=self.n_draws, n_samples=self.n_samples, df=self.df, scale=self.scale,
                       n_newton=self.n_newton, n_adapt=self.n_adapt, min_ess=self.min_ess, k_max=self.k_max, n_starts=self.n_starts,
-                      n_library_starts=self.n_library_starts, lm_steps=self.lm_steps)
+                      n_library_starts=self.n_library_starts, lm_steps=self.lm_steps, n_modes=self.n_modes)
 
 
 # the HMC stage's outputs (NaN / -1 / False on the IS path)
@@ -108,10 +109,10 @@ HMC_KEYS = ("rhat", "ess_bulk", "rhat_max", "ess_bulk_min", "n_divergent", "n_tr
             "hmc_converged", "draw_chains", "hmc_rhat_max", "hmc_min_ess")
 
 
-def stage_is(key, logdensity_fn, data, init_fn, opts: AutoOpts, *, mode_fn):
-    """Stage 1 (IS triage) of one galaxy."""
+def stage_is(key, logdensity_fn, data, init_fn, opts: AutoOpts, *, mode_fn, modes_fn=None):
+    """Stage 1 (IS triage) of one galaxy (a mixture proposal when ``modes_fn`` is given)."""
     k_is, _ = jax.random.split(key)
-    return run_is(k_is, logdensity_fn, data, init_fn, opts.is_opts(), mode_fn=mode_fn)
+    return run_is(k_is, logdensity_fn, data, init_fn, opts.is_opts(), mode_fn=mode_fn, modes_fn=modes_fn)
 
 
 def stage_hmc(key, logdensity_fn, data, mode, cov, opts: AutoOpts):
@@ -174,13 +175,13 @@ def merge(is_out, hmc_out):
     return out
 
 
-def run_auto(key, logdensity_fn, data, init_fn, opts: AutoOpts = AutoOpts(), *, mode_fn):
+def run_auto(key, logdensity_fn, data, init_fn, opts: AutoOpts = AutoOpts(), *, mode_fn, modes_fn=None):
     """One galaxy through both stages (stage 2 under ``lax.cond``: skipped when IS accepts).
 
     Returns the IS keys (:func:`~sedjax.inference.backends.importance.run_is`), the HMC
     keys :data:`HMC_KEYS` and ``path`` (0: IS, 1: HMC).
     """
-    a = stage_is(key, logdensity_fn, data, init_fn, opts, mode_fn=mode_fn)
+    a = stage_is(key, logdensity_fn, data, init_fn, opts, mode_fn=mode_fn, modes_fn=modes_fn)
 
     def hmc():
         return stage_hmc(key, logdensity_fn, data, a["mode"], a["cov"], opts)

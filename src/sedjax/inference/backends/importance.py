@@ -33,7 +33,9 @@ import numpy as np
 
 from ._common import bind_logdensity
 from .gaussian import gaussian_at, gaussian_from_cov, multivariate_t, newton_refine, t_logpdf
+from .importance_weights import MIN_ESS_FOR_COV, systematic_resample, weighted_moments
 from .map import MAPOpts
+from .mixture_is import run_mixture_is
 from sedjax.inference.psis import K_HAT_MAX, k_hat_check, psis
 
 
@@ -49,6 +51,8 @@ class ISOpts:
     n_adapt: adaptive rounds after the first (each ``n_draws`` more draws; module docstring).
     min_ess, k_max: acceptance: PSIS ESS >= min_ess and k_hat < k_max.
     n_starts, n_library_starts, lm_steps: the MAP stage (LM; see MAPOpts).
+    n_modes: at most this many mixture components, one per distinct mode, for a multimodal
+      target (``Target.multimodal``: a free redshift; :mod:`.mixture_is`); 1: one t always.
     """
 
     n_draws: int = 1000
@@ -62,33 +66,18 @@ class ISOpts:
     n_starts: int = 2
     n_library_starts: int = 4
     lm_steps: int = 30
+    n_modes: int = 3
 
     def map_opts(self) -> MAPOpts:
         return MAPOpts(optimizer="lm", n_starts=self.n_starts, n_library_starts=self.n_library_starts,
                        lm_steps=self.lm_steps)
 
 
-def systematic_resample(key, log_weights, n: int):
-    """``n`` indices drawn by systematic resampling from normalised ``exp(log_weights)``."""
-    w = jnp.exp(log_weights - jax.scipy.special.logsumexp(log_weights))
-    cdf = jnp.cumsum(w)
-    u = (jnp.arange(n, dtype=w.dtype) + jax.random.uniform(key, dtype=w.dtype)) / n
-    return jnp.clip(jnp.searchsorted(cdf, u * cdf[-1]), 0, w.shape[0] - 1)
-
-
-MIN_ESS_FOR_COV = 50.0  # PSIS ESS below which a weighted covariance is not handed on as a metric
-
-
-def weighted_moments(x, log_weights):
-    """Mean (d,) and covariance (d, d) of draws ``x`` (n, d) under normalised ``exp(log_weights)``."""
-    w = jnp.exp(log_weights - jax.scipy.special.logsumexp(log_weights))
-    mean = w @ x
-    r = x - mean[None, :]
-    return mean, (r * w[:, None]).T @ r
-
-
-def run_is(key, logdensity_fn, data, init_fn, opts: ISOpts = ISOpts(), *, mode_fn):
-    """Importance sampling around the mode (module docstring).
+def run_is(key, logdensity_fn, data, init_fn, opts: ISOpts = ISOpts(), *, mode_fn, modes_fn=None):
+    """Importance sampling around the mode (module docstring); with ``modes_fn`` (a
+    multimodal target) and ``n_modes > 1``, around every distinct mode
+    (:func:`~sedjax.inference.backends.mixture_is.run_mixture_is`, which adds ``n_modes`` and
+    ``mode_mass`` to the outputs below).
 
     Returns
     -------
@@ -97,6 +86,8 @@ def run_is(key, logdensity_fn, data, init_fn, opts: ISOpts = ISOpts(), *, mode_f
     log_evidence () (the importance estimate of ln ∫ p, relative to logdensity_fn's
     normalisation); logdensity (n_samples,); n_logdensity_evals () (draws + Newton's).
     """
+    if modes_fn is not None and opts.n_modes > 1:
+        return run_mixture_is(key, logdensity_fn, data, opts, modes_fn=modes_fn)
     map_key, draw_key, pick_key = jax.random.split(key, 3)
     mode, map_loss, g = mode_fn(map_key, data, opts.map_opts())
     logp = bind_logdensity(logdensity_fn, data)

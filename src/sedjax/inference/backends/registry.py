@@ -67,8 +67,9 @@ BACKENDS: dict[str, Backend] = {
     "nuts": _entry(nuts, nuts.run_nuts, nuts.NUTSOpts, extras=("mode_fn",), collapsible=True),
     "vi": _entry(vi, vi.run_vi, vi.VIOpts, collapsible=True),
     "ns": _entry(ns, ns.run_ns, ns.NSOpts, needs_split=True, collapsible=True),
-    "is": _entry(importance, importance.run_is, importance.ISOpts, extras=("mode_fn",), collapsible=True),
-    "auto": _entry(auto, auto.run_auto, auto.AutoOpts, extras=("mode_fn",), collapsible=True, staged=True),
+    "is": _entry(importance, importance.run_is, importance.ISOpts, extras=("mode_fn", "modes_fn"), collapsible=True),
+    "auto": _entry(auto, auto.run_auto, auto.AutoOpts, extras=("mode_fn", "modes_fn"), collapsible=True,
+                   staged=True),
 }
 
 # backends that need the prior and the likelihood separately
@@ -118,6 +119,32 @@ def make_mode_fn(target: Target, collapse=None) -> Callable:
     return mode_fn
 
 
+def make_modes_fn(target: Target, collapse=None) -> Callable | None:
+    """``modes_fn(key, data, map_opts) -> (ends (S, d), losses (S,), gaussians)``: every MAP
+    start's endpoint with its Gauss–Newton Gaussian (batched dict, as :func:`make_mode_fn`'s
+    per endpoint; projected and marginal with ``collapse``), for the mixture proposal of
+    :mod:`~sedjax.inference.backends.mixture_is`. None unless ``target.multimodal``."""
+    if not target.multimodal:
+        return None
+
+    def modes_fn(key, data, map_opts):
+        r = map_core(key, target.logdensity_fn, data, target.init_fn, map_opts, residual_fn=target.residual_fn,
+                     logprior_fn=target.logprior_fn, start_fn=target.start_fn, linear_amplitude=target.linear_amplitude,
+                     low_precision=target.low_precision, kinks=target.kinks)
+        ends = r["end_positions"]
+        h = jax.vmap(lambda u: gauss_newton_precision(u, data, target.logdensity_fn, target.residual_fn,
+                                                      target.logprior_fn))(ends)
+        g = jax.vmap(gaussian_from_precision)(h)
+        if collapse is None:
+            return ends, r["losses"], g
+        posdef = g["hessian_posdef"]
+        g = jax.vmap(lambda c: gaussian_from_cov(marginal_cov(c, collapse.index)))(g["cov"])
+        g["hessian_posdef"] = posdef
+        return jax.vmap(collapse.project_fn)(ends), r["losses"], g
+
+    return modes_fn
+
+
 # the key of the normalisation draws of a collapsed fit: fold_in(fit key, AMPLITUDE_KEY)
 AMPLITUDE_KEY = 0x616D70
 
@@ -143,6 +170,9 @@ def bind(name: str, target: Target, opts=None, **overrides) -> Callable:
     for field in entry.extras:
         if field == "mode_fn":
             kwargs["mode_fn"] = make_mode_fn(target, collapse)
+        elif field == "modes_fn":
+            if target.multimodal:
+                kwargs["modes_fn"] = make_modes_fn(target, collapse)
         elif getattr(target, field) is not None:
             kwargs[field] = getattr(target, field)
     run = entry.run
@@ -190,10 +220,11 @@ def bind_stages(name: str, target: Target, opts=None, **overrides) -> Stages:
     collapse = target.collapse if entry.collapsible else None
     space = target if collapse is None else collapse
     mode_fn = make_mode_fn(target, collapse)
+    modes_fn = make_modes_fn(target, collapse)
     finish = _finisher(collapse)
 
     def first(key, data):
-        return auto.stage_is(key, space.logdensity_fn, data, space.init_fn, opts, mode_fn=mode_fn)
+        return auto.stage_is(key, space.logdensity_fn, data, space.init_fn, opts, mode_fn=mode_fn, modes_fn=modes_fn)
 
     def second(key, data, mode, cov):
         return auto.stage_hmc(key, space.logdensity_fn, data, mode, cov, opts)
