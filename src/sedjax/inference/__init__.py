@@ -15,8 +15,8 @@ Modules: ``posterior`` (the one log posterior, whitened residuals, targets), ``c
 (the posterior with the SFH normalisation integrated out), ``library``
 (prior library of MAP starts, closed-form amplitude), ``psis`` (Pareto-smoothed importance
 sampling: k-hat, ESS), ``diagnostics`` (R-hat, ESS), ``status`` (fit-status policy),
-``result`` (FitResult), ``backends/`` (map + ``lm`` (Levenberg–Marquardt), laplace,
-pathfinder, nuts (+ ``whmc``, the whitened warm-up and ChEES-HMC, and ``nuts_draws``, both warm-ups' sampling phase), vi, ns, ``importance`` (is), ``auto``
+``result`` (FitResult), ``photoz`` (p(z) on a grid, its modes), ``backends/`` (map + ``lm`` (Levenberg–Marquardt), laplace,
+pathfinder, nuts (+ ``whmc``, the whitened warm-up and ChEES-HMC, and ``nuts_draws``, both warm-ups' sampling phase), vi, ns, ``importance`` (is; ``mixture_is``: one t per redshift mode, ``importance_weights``), ``auto``
 (IS triage then ChEES- or NUTS-HMC in whitened coordinates), ``gaussian`` (mode refinement, Laplace Gaussian, t proposal),
 registry).
 """

@@ -47,6 +47,10 @@ DUPLICATE_MAHA2_PER_DIM = 4.0
 are the same mode."""
 MIN_COMPONENT_WEIGHT = 0.1
 """Each distinct mode keeps at least this share (divided by their number) of the proposal."""
+DRAW_BATCH = 100
+"""Draws whose log density is evaluated at once (``lax.map`` batches): each evaluation at a free
+redshift reads its own interpolated tables (~0.4 MB for 8 bands), so a chunk of galaxies vmapped
+over all its draws at once would hold gigabytes."""
 
 
 def distinct_modes(ends, log_dens, covs_sqrt, log_dets, n_modes: int):
@@ -131,7 +135,8 @@ def run_mixture_is(key, logdensity_fn, data, opts, *, modes_fn):
         return jnp.exp(lpi[:, None] + logq_c - logq[None, :])  # (M, n)
 
     def refit(x, log_w, r, mu, sq, ld, lpi):
-        """Each component refitted to its responsibility-weighted draws (kept where too few)."""
+        """Each component refitted to its responsibility-weighted draws (kept where fewer than d + 2
+        effective draws)."""
         w = jnp.exp(log_w - jax.scipy.special.logsumexp(log_w))
 
         def one(rc, mu_c, sq_c, ld_c):
@@ -142,7 +147,9 @@ def run_mixture_is(key, logdensity_fn, data, opts, *, modes_fn):
             res = x - mean[None, :]
             cov = (res * wc[:, None]).T @ res / jnp.maximum(mass, jnp.finfo(w.dtype).tiny)
             gc = gaussian_from_cov(cov)
-            ok = (ess >= MIN_ESS_FOR_COV) & jnp.all(jnp.isfinite(gc["sqrt_cov"]))
+            # as the single-t rounds, which refit on any weights: a component keeps its proposal
+            # only when too few draws carry its weight to estimate a covariance
+            ok = (ess >= d + 2) & jnp.all(jnp.isfinite(gc["sqrt_cov"]))
             return (jnp.where(ok, mean, mu_c), jnp.where(ok, opts.scale * gc["sqrt_cov"], sq_c),
                     jnp.where(ok, gc["log_det_cov"] + log_det_scale, ld_c), mass)
 
@@ -153,7 +160,7 @@ def run_mixture_is(key, logdensity_fn, data, opts, *, modes_fn):
         xs, lps, mus, sqrts, log_dets, log_pis = carry
         rnd, k = rk
         xr = _mixture_draws(k, log_pis[rnd], mus[rnd], sqrts[rnd], opts.df, n)
-        xs, lps = xs.at[rnd].set(xr), lps.at[rnd].set(jax.vmap(logp)(xr))
+        xs, lps = xs.at[rnd].set(xr), lps.at[rnd].set(jax.lax.map(logp, xr, batch_size=min(DRAW_BATCH, n)))
         ps = psis(log_ratios(xs, lps, mus, sqrts, log_dets, log_pis, rnd + 1))
         flat = xs.reshape(-1, d)
         r = responsibilities(flat, log_pis[rnd], mus[rnd], sqrts[rnd], log_dets[rnd])
