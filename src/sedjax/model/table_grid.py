@@ -159,9 +159,13 @@ class RedshiftTables:
                     self._node[i] = (z[j], young[j], old[j], wave[j])
 
     def grid(self) -> TableGrid:
-        """Every node (concrete, even when called under a trace; stacked once and kept)."""
+        """Every node (concrete, even when called under a trace; stacked once and kept). A
+        free-redshift model's nodes are built :data:`NODE_BATCH` at a time; a fixed-redshift
+        model's (a catalogue's range, at most :data:`MAX_NODES`) one by one, as :meth:`at`
+        builds them, so a batch and a single fit read bit-identical nodes."""
         if self._grid is None:
-            self._build_missing()
+            if self.model.fixed_redshift is None:  # a free redshift's hundreds of nodes, batched
+                self._build_missing()
             self._grid = self._stack(range(len(self)))
         return self._grid
 
