@@ -13,7 +13,8 @@ def fit_result_row(res: FitResult) -> dict:
     """``summary_row`` plus galaxy id, per-sample timing and ``true_<name>`` columns."""
     row = res.summary_row()
     row["id"] = res.meta.get("galaxy_id")
-    row["redshift"] = res.meta.get("redshift", np.nan)
+    z = res.meta.get("redshift")
+    row["redshift"] = np.nan if z is None else z  # None: a free redshift (its draws are in the samples)
     for k, v in (res.meta.get("truth") or {}).items():
         row[f"true_{k}"] = v
     return row

@@ -203,7 +203,8 @@ class Fitter:
         if "redshift" in samples:  # photo-z: p(z) on a grid and its modes
             raw.update(redshift_summary(samples["redshift"], model.z_range))
         info = {**fit_info(model, self.backend, self.opts, self.mode, self.sys_frac, self.collapse_amplitude,
-                           redshift=float(data["redshift"])), **(meta or {})}
+                           redshift=None if np.isnan(float(data["redshift"])) else float(data["redshift"])),
+                **(meta or {})}
         return FitResult.from_raw(self.backend, raw, model.spec.free_params, compile_s=compile_s, run_s=run_s,
                                   derived=derived, samples=samples, meta=info)
 

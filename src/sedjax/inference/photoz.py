@@ -7,7 +7,9 @@ every parameter) by :func:`redshift_summary`:
   range (``pz_z``: the bin centres; ``pz`` integrates to 1 in z);
 - the modes: local maxima of ``pz`` smoothed by a Gaussian of ``SMOOTH_BINS`` bins, at least
   ``MIN_PEAK_FRAC`` of the highest; two neighbouring peaks are one mode unless the lowest
-  point between them is below ``VALLEY_FRAC`` of the lower peak. Each mode's region ends at
+  point between them is below ``VALLEY_FRAC`` of the lower peak and that dip is larger than
+  ``VALLEY_SIGMAS`` Poisson standard deviations of the lower peak's count (so that a few hundred
+  draws do not make noise peaks modes). Each mode's region ends at
   the lowest point between it and its neighbour; ``z_n_modes`` counts the modes,
   ``z_best_mode`` is the highest peak's z and ``z_best_mode_prob`` the posterior mass of its
   region (1 for a unimodal p(z)).
@@ -21,6 +23,7 @@ PZ_GRID = 100
 SMOOTH_BINS = 1.0
 MIN_PEAK_FRAC = 0.05
 VALLEY_FRAC = 0.5
+VALLEY_SIGMAS = 3.0
 PZ_KEYS = ("pz_z", "pz", "z_n_modes", "z_best_mode", "z_best_mode_prob")
 
 
@@ -38,10 +41,10 @@ def _smooth(h, sigma_bins):
     return np.convolve(np.pad(h, half, mode="constant"), k / k.sum(), mode="valid")
 
 
-def mode_regions(mass):
-    """``[(lo, hi, peak), ...]`` bin ranges (hi exclusive) of the modes of a histogram ``mass``
-    (module docstring), in order of z."""
-    s = _smooth(np.asarray(mass, np.float64), SMOOTH_BINS)
+def mode_regions(counts):
+    """``[(lo, hi, peak), ...]`` bin ranges (hi exclusive) of the modes of a histogram of
+    ``counts`` (draws per bin; module docstring), in order of z."""
+    s = _smooth(np.asarray(counts, np.float64), SMOOTH_BINS)
     n = s.size
     if not np.any(s > 0):
         return []
@@ -51,8 +54,8 @@ def mode_regions(mass):
     merged = [peaks[0]]
     for p in peaks[1:]:
         q = merged[-1]
-        valley = s[q:p + 1].min()
-        if valley >= VALLEY_FRAC * min(s[q], s[p]):
+        valley, low = s[q:p + 1].min(), min(s[q], s[p])
+        if valley >= VALLEY_FRAC * low or low - valley <= VALLEY_SIGMAS * np.sqrt(low):
             merged[-1] = q if s[q] >= s[p] else p  # one mode: keep the higher peak
         else:
             merged.append(p)
@@ -71,7 +74,7 @@ def redshift_summary(z_samples, z_range, n_grid: int = PZ_GRID) -> dict:
                 "z_best_mode_prob": np.nan}
     counts, _ = np.histogram(np.clip(z, edges[0], edges[-1]), bins=edges)
     mass = counts / z.size
-    regions = mode_regions(mass)
+    regions = mode_regions(counts)
     best = max(regions, key=lambda r: _smooth(mass, SMOOTH_BINS)[r[2]])
     return {"pz_z": centres, "pz": mass / np.diff(edges), "z_n_modes": len(regions),
             "z_best_mode": float(centres[best[2]]), "z_best_mode_prob": float(mass[best[0]:best[1]].sum())}

@@ -80,7 +80,9 @@ def distinct_modes(ends, log_dens, covs_sqrt, log_dets, n_modes: int):
 def _mixture_logq(x, log_pis, mus, sqrts, log_dets, df):
     """log of the mixture density at ``x`` (n, d): components (M,), ``log_pis`` -inf where unused."""
     logq = jax.vmap(lambda mu, sq, ld: t_logpdf(x, mu, sq, ld, df))(mus, sqrts, log_dets)  # (M, n)
-    return logq, jax.scipy.special.logsumexp(log_pis[:, None] + logq, axis=0)
+    # an unused component (log_pi -inf) adds nothing, even where its padding gives a NaN density
+    terms = jnp.where(jnp.isfinite(log_pis)[:, None], log_pis[:, None] + logq, -jnp.inf)
+    return logq, jax.scipy.special.logsumexp(terms, axis=0)
 
 
 def _mixture_draws(key, log_pis, mus, sqrts, df, n):
@@ -132,7 +134,8 @@ def run_mixture_is(key, logdensity_fn, data, opts, *, modes_fn):
 
     def responsibilities(x, lpi, mu, sq, ld):
         logq_c, logq = _mixture_logq(x, lpi, mu, sq, ld, opts.df)
-        return jnp.exp(lpi[:, None] + logq_c - logq[None, :])  # (M, n)
+        r = jnp.exp(lpi[:, None] + logq_c - logq[None, :])  # (M, n)
+        return jnp.where(jnp.isfinite(lpi)[:, None] & jnp.isfinite(r), r, 0.0)
 
     def refit(x, log_w, r, mu, sq, ld, lpi):
         """Each component refitted to its responsibility-weighted draws (kept where fewer than d + 2
