@@ -50,6 +50,7 @@ from sedjax.model.table_grid import (  # noqa: F401 (FastTables re-exported)
     RedshiftTables,
     TableGrid,
     interp_tables,
+    node_bracket,
 )
 from sedjax.photometry.integration import band_weights, make_integration_grid
 from sedjax.model.priors import Fixed, prior_range
@@ -391,8 +392,7 @@ class SEDModel:
         have zero weight), then interpolated — a third of the table per evaluation, which is
         what a vmapped batch of draws gathers and moves through memory."""
         z = p["redshift"]
-        i = jnp.clip(jnp.searchsorted(grid.z, z, side="right") - 1, 0, grid.z.shape[0] - 2)
-        t = (z - grid.z[i]) / (grid.z[i + 1] - grid.z[i])
+        i, t = node_bracket(grid, z)
         m_idx, m_frac = met_interp(self._lgmet(p), self._ssp_lgmet)
         slab = grid.wave_eff_rest_aa.shape[1] * grid.wave_eff_rest_aa.shape[2]  # bands x sub-bins
         scale = self.flux_scale(z)
@@ -410,13 +410,6 @@ class SEDModel:
         t_young, t_old = self._dust(wave.reshape(-1), p)
         return band_flux(mass_young[: self._n_young], mass_old[self._first_old :], w, t_young.reshape(shape),
                          t_old.reshape(shape), pick(grid.young_band_flux), pick(grid.old_band_flux))
-
-    def tables_at_sampled_redshift(self, z) -> FastTables:
-        """Fast tables at a free (sampled, traced) redshift: interpolated on :attr:`z_tables`'
-        grid (pure in ``z``); :meth:`fast_tables` itself when the range is a single z."""
-        if self.z_tables is None:
-            return self.fast_tables(z)
-        return interp_tables(self, self.z_tables.grid(), z)
 
     def predict_spectrum(self, params: dict):
         """Observed spectrum over the whole SSP grid.

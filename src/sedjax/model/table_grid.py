@@ -175,6 +175,13 @@ class RedshiftTables:
         return self._interp(self._stack((i, i + 1)), jnp.asarray(z, self.model.dtype))
 
 
+def node_bracket(grid: TableGrid, z):
+    """``(i, t)``: the grid interval ``[z_i, z_{i+1}]`` holding ``z`` (the end intervals beyond
+    the grid) and the linear weight ``t`` of node ``i + 1`` (pure, jit/vmap-able)."""
+    i = jnp.clip(jnp.searchsorted(grid.z, z, side="right") - 1, 0, grid.z.shape[0] - 2)
+    return i, (z - grid.z[i]) / (grid.z[i + 1] - grid.z[i])
+
+
 def interp_tables(model, grid: TableGrid, z):
     """``FastTables`` at redshift ``z`` (scalar; pure, jit/vmap-able) from ``grid``.
 
@@ -183,9 +190,7 @@ def interp_tables(model, grid: TableGrid, z):
     :func:`sedjax.fitting.inputs.check_redshifts`), times the exact ``flux_scale(z)``.
     """
     z = jnp.asarray(z, model.dtype)
-    i = jnp.clip(jnp.searchsorted(grid.z, z, side="right") - 1, 0, grid.z.shape[0] - 2)
-    z0, z1 = grid.z[i], grid.z[i + 1]
-    t = (z - z0) / (z1 - z0)
+    i, t = node_bracket(grid, z)
 
     def lerp(a):
         return a[i] * (1 - t) + a[i + 1] * t
